@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadCore, corePath } from '../src/wasm/core.js';
+import { Arena } from '../src/wasm/arena.js';
+import { hasWasmSimd } from '../src/wasm/simd.js';
+
+describe('core loading', () => {
+  it('loads the release build and exports every kernel', async () => {
+    const core = await loadCore();
+    for (const name of ['matmulNN', 'matmulNT', 'matmulTN', 'biasReluForward', 'reluBackward', 'biasBackward',
+      'softmaxForward', 'softmaxCrossEntropyForward', 'softmaxCrossEntropyBackward', 'sgdMomentumStep', 'adamStep',
+      'argmax']) {
+      expect(typeof (core as unknown as Record<string, unknown>)[name], name).toBe('function');
+      expect(typeof (core as unknown as Record<string, unknown>)[`${name}Scalar`], `${name}Scalar`).toBe('function');
+    }
+  });
+
+  it('detects SIMD in this runtime', () => {
+    expect(hasWasmSimd()).toBe(true);
+  });
+
+  it('fails with an error naming the missing feature where WebAssembly is unavailable', async () => {
+    // `node --jitless` is a real runtime without WebAssembly. Bundle the loader entry and load the core there.
+    const { build } = await import('esbuild');
+    const bundle = await build({
+      stdin: {
+        contents: `import { loadCore } from './src/wasm/core.ts';
+          loadCore().then(() => console.log('loaded'), (e) => { console.log(e.name + ': ' + e.message); });`,
+        resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+        loader: 'ts',
+      },
+      bundle: true, platform: 'node', format: 'esm', write: false, packages: 'external', logLevel: 'silent',
+    });
+    const out = execFileSync(process.execPath, ['--jitless', '--input-type=module', '-e', bundle.outputFiles[0]!.text],
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    expect(out).toMatch(/^MissingWasmFeatureError: WebAssembly is not available in this runtime \(Node\.js 20/);
+  });
+
+  it('points at `npm run build` when the module is missing', async () => {
+    await expect(loadCore('/nonexistent/core.wasm')).rejects.toThrow(/npm run build/);
+    expect(corePath()).toMatch(/build\/core\.wasm$/);
+  });
+});
+
+describe('arena', () => {
+  it('keeps views valid across memory growth', async () => {
+    const core = await loadCore();
+    const arena = new Arena(core);
+    const a = arena.f32(16);
+    a.data.set(Array.from({ length: 16 }, (_, i) => i));
+    const before = core.memory.buffer.byteLength;
+    const big = arena.f32(4 * 1024 * 1024); // 16 MiB: forces memory.grow
+    expect(core.memory.buffer.byteLength).toBeGreaterThan(before);
+    expect(Array.from(a.data)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(big.data.length).toBe(4 * 1024 * 1024);
+    expect(a.ptr % 64).toBe(0);
+    expect(big.ptr % 64).toBe(0);
+  });
+});
