@@ -3,7 +3,7 @@
 // min–max) and report GFLOP/s = 2·M·K·N / time, next to the wasm scalar twin and a plain JavaScript loop measured
 // in the same run (the ratio's denominator). Prints a table and writes bench/results/kernels.json.
 
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { cpus, totalmem, arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,21 @@ function jsMatmul(c: Float32Array, a: Float32Array, b: Float32Array, M: number, 
   }
 }
 
+/** The machine's WebAssembly SIMD ceiling right now: build/peak.wasm runs the micro-kernel's instruction mix with no
+ * memory traffic (assembly/probe/peak.ts). Measured in the same run, so "% of ceiling" survives a noisy machine. */
+function simdCeiling(): Timing & { gflops: number } {
+  const bytes = readFileSync(join(projectRoot(), 'build', 'peak.wasm'));
+  const probe = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { abort() { throw new Error('abort'); } } })
+    .exports as { peak(n: number, p: number): number; memory: WebAssembly.Memory };
+  const steps = 2_000_000; // 64 flops per step
+  const t = time(() => probe.peak(steps, 1024));
+  return { ...t, gflops: gflops(steps * 64, t.medianMs) };
+}
+
+function projectRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
 function check(name: string, got: Float32Array, want: Float64Array, K: number): void {
   // Each output is a K-term f32 dot product of values in [-1, 1): error grows like √K·ε·|terms|.
   const atol = 1e-5 * Math.sqrt(K), rtol = 1e-5;
@@ -66,8 +81,10 @@ function run(core: CoreExports): void {
   const arena = new Arena(core);
   const rng = new Random(1234);
   const rows: Record<string, unknown>[] = [];
-  const header = ['M,K,N', 'NN GFLOP/s (min–max)', 'NT', 'TN', 'wasm scalar', 'JS loop', 'NN / JS'];
+  const header = ['M,K,N', 'NN GFLOP/s (min–max)', 'NT', 'TN', 'NN % of ceiling', 'wasm scalar', 'JS loop', 'NN / JS'];
+  const ceiling = simdCeiling();
   console.log(`matmul, single thread — ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, budget ${BUDGET_MS} ms/variant`);
+  console.log(`SIMD ceiling (mul+add throughput probe): ${ceiling.gflops.toFixed(1)} GFLOP/s`);
   console.log(header.join(' | '));
   for (const [M, K, N] of SHAPES) {
     const mark = arena.mark();
@@ -101,12 +118,13 @@ function run(core: CoreExports): void {
     result.js = { ...js, gflops: gflops(flops, js.medianMs) };
     const ratio = js.medianMs / (result.NN as Timing).medianMs;
     result.ratioNNOverJs = ratio;
+    cells.push(`${(100 * gflops(flops, (result.NN as Timing).medianMs) / ceiling.gflops).toFixed(0)}%`);
     cells.push(gflops(flops, scalar.medianMs).toFixed(2), gflops(flops, js.medianMs).toFixed(2), `${ratio.toFixed(1)}×`);
     console.log(cells.join(' | '));
     rows.push(result);
     arena.release(mark);
   }
-  writeResults('kernels.json', { matmul: rows });
+  writeResults('kernels.json', { simdCeiling: ceiling, matmul: rows });
 }
 
 function relaxedSimd(): boolean {
@@ -116,7 +134,7 @@ function relaxedSimd(): boolean {
 }
 
 function writeResults(file: string, body: Record<string, unknown>): void {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  const dir = join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const doc = {
     date: new Date().toISOString(),

@@ -1,0 +1,157 @@
+// A multilayer perceptron on the wasm kernels: Linear → ReLU → … → Linear → softmax cross-entropy.
+// Memory plan (see: karpathy/llm.c train_gpt2.c): parameters are named offsets into ONE f32 block, gradients mirror
+// it in a second block, activations are sized once for `maxBatch` rows. A forward/backward pass allocates nothing.
+//   layer l: W_l is (C_l × C_{l+1}) row-major, b_l is (C_{l+1});  a_{l+1} = relu(a_l · W_l + b_l), no relu on the last
+//   backward: dz_L = (p − onehot)/B;  dW_l = a_lᵀ · dz_{l+1};  db_l = Σ_rows dz_{l+1};  da_l = dz_{l+1} · W_lᵀ,
+//             dz_l = da_l ⊙ [a_l > 0]
+// Not here: optimizers (optimizer.ts), data loading, or the model file format.
+
+import type { CoreExports } from '../wasm/core.js';
+import type { Arena, F32Buffer, I32Buffer } from '../wasm/arena.js';
+import type { Random } from '../random.js';
+
+/** Where one layer's tensors live: element offsets into the params/grads blocks. */
+export interface LayerPlan {
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly weightOffset: number;
+  readonly biasOffset: number;
+}
+
+/** Lays out the parameter block for `sizes` = [inputs, hidden…, classes]: W0, b0, W1, b1, … */
+export function planLayers(sizes: readonly number[]): { layers: LayerPlan[]; paramCount: number } {
+  if (sizes.length < 2) throw new RangeError(`an MLP needs at least 2 sizes (inputs and classes), got [${sizes.join(', ')}]`);
+  for (const s of sizes) {
+    if (!Number.isInteger(s) || s < 1) throw new RangeError(`layer sizes must be positive integers, got [${sizes.join(', ')}]`);
+  }
+  const layers: LayerPlan[] = [];
+  let offset = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const inputs = sizes[l]!, outputs = sizes[l + 1]!;
+    layers.push({ inputs, outputs, weightOffset: offset, biasOffset: offset + inputs * outputs });
+    offset += inputs * outputs + outputs;
+  }
+  return { layers, paramCount: offset };
+}
+
+export class Mlp {
+  readonly layers: readonly LayerPlan[];
+  readonly paramCount: number;
+  /** All weights and biases (see planLayers). */
+  readonly params: F32Buffer;
+  /** Gradients, same layout as params. */
+  readonly grads: F32Buffer;
+  /** acts[0] is the input batch (maxBatch × sizes[0]); acts[l+1] is layer l's output (post-ReLU; logits for the last). */
+  readonly acts: readonly F32Buffer[];
+  /** Scratch for backward: gradients w.r.t. acts[l] for l ≥ 1. */
+  private readonly dacts: readonly F32Buffer[];
+  readonly probs: F32Buffer;
+  readonly losses: F32Buffer;
+  readonly targets: I32Buffer;
+  readonly predictions: I32Buffer;
+  private readonly work: number;
+
+  constructor(
+    private readonly core: CoreExports,
+    arena: Arena,
+    readonly sizes: readonly number[],
+    readonly maxBatch: number,
+  ) {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const plan = planLayers(sizes);
+    this.layers = plan.layers;
+    this.paramCount = plan.paramCount;
+    this.params = arena.f32(plan.paramCount);
+    this.grads = arena.f32(plan.paramCount);
+    this.acts = sizes.map((s) => arena.f32(maxBatch * s));
+    this.dacts = sizes.map((s, l) => arena.f32(l === 0 ? 0 : maxBatch * s));
+    const classes = sizes[sizes.length - 1]!;
+    this.probs = arena.f32(maxBatch * classes);
+    this.losses = arena.f32(maxBatch);
+    this.targets = arena.i32(maxBatch);
+    this.predictions = arena.i32(maxBatch);
+    // One scratch area big enough for every product of a forward and backward pass.
+    let work = 0;
+    for (const { inputs: C, outputs: OC } of this.layers) {
+      work = Math.max(work, core.matmulWorkBytes(maxBatch, C, OC), core.matmulWorkBytes(maxBatch, OC, C),
+        core.matmulWorkBytes(C, maxBatch, OC));
+    }
+    this.work = arena.bytes(work);
+  }
+
+  get classes(): number {
+    return this.sizes[this.sizes.length - 1]!;
+  }
+
+  /** He-normal weights (std √(2/fan_in)), zero biases: keeps ReLU activations' variance steady with depth. */
+  init(rng: Random): void {
+    const p = this.params.data;
+    p.fill(0);
+    for (const { inputs, outputs, weightOffset } of this.layers) {
+      const std = Math.sqrt(2 / inputs);
+      for (let i = 0; i < inputs * outputs; i++) p[weightOffset + i] = rng.normal() * std;
+    }
+  }
+
+  /** Logits for the first B rows of acts[0] into acts[L]; returns that buffer. */
+  forward(B: number): F32Buffer {
+    this.checkBatch(B);
+    const k = this.core;
+    const last = this.layers.length - 1;
+    this.layers.forEach((layer, l) => {
+      const inp = this.acts[l]!.ptr, out = this.acts[l + 1]!.ptr;
+      k.matmulNN(out, inp, this.weightPtr(layer), B, layer.inputs, layer.outputs, false, this.work);
+      k.biasReluForward(out, out, this.biasPtr(layer), B, layer.outputs, l !== last);
+    });
+    return this.acts[this.layers.length]!;
+  }
+
+  /** forward + softmax: class probabilities for the first B rows into `probs`. */
+  predict(B: number): F32Buffer {
+    const logits = this.forward(B);
+    this.core.softmaxForward(this.probs.ptr, logits.ptr, B, this.classes);
+    this.core.argmax(this.predictions.ptr, this.probs.ptr, B, this.classes);
+    return this.probs;
+  }
+
+  /** forward + mean cross-entropy against `targets` (labels must be in [0, classes): checked where data enters). */
+  loss(B: number): number {
+    const logits = this.forward(B);
+    return this.core.softmaxCrossEntropyForward(this.probs.ptr, this.losses.ptr, logits.ptr, this.targets.ptr, B, this.classes);
+  }
+
+  /** Gradients of the last `loss(B)` w.r.t. every parameter into `grads` (overwritten, not accumulated). */
+  backward(B: number): void {
+    this.checkBatch(B);
+    const k = this.core;
+    const L = this.layers.length;
+    // dz for the logits; dacts[L] holds it.
+    k.softmaxCrossEntropyBackward(this.dacts[L]!.ptr, this.probs.ptr, this.targets.ptr, B, this.classes, 1 / B);
+    for (let l = L - 1; l >= 0; l--) {
+      const layer = this.layers[l]!;
+      const dout = this.dacts[l + 1]!.ptr;
+      const inp = this.acts[l]!.ptr;
+      k.matmulTN(this.grads.ptr + layer.weightOffset * 4, inp, dout, layer.inputs, B, layer.outputs, false, this.work);
+      k.biasBackward(this.grads.ptr + layer.biasOffset * 4, dout, B, layer.outputs, false);
+      if (l > 0) {
+        const dinp = this.dacts[l]!.ptr;
+        k.matmulNT(dinp, dout, this.weightPtr(layer), B, layer.outputs, layer.inputs, false, this.work);
+        k.reluBackward(dinp, dinp, inp, B * layer.inputs);
+      }
+    }
+  }
+
+  weightPtr(layer: LayerPlan): number {
+    return this.params.ptr + layer.weightOffset * 4;
+  }
+
+  biasPtr(layer: LayerPlan): number {
+    return this.params.ptr + layer.biasOffset * 4;
+  }
+
+  private checkBatch(B: number): void {
+    if (!Number.isInteger(B) || B < 1 || B > this.maxBatch) {
+      throw new RangeError(`batch size ${B} is outside [1, ${this.maxBatch}] (the size this model's memory was planned for)`);
+    }
+  }
+}
