@@ -29,12 +29,13 @@ export function argmax(out: usize, x: usize, B: i32, C: i32): void {
 export function argmaxScalar(out: usize, x: usize, B: i32, C: i32): void {
   for (let b = 0; b < B; b++) {
     const row = x + ((<usize>b * C) << 2);
-    let best = 0;
+    let best = -1;
     let m: f32 = -Infinity;
     for (let c = 0; c < C; c++) {
       const v = load<f32>(row + (<usize>c << 2));
-      if (v > m) { m = v; best = c; }
+      // `best < 0 && v == m` takes a leading −∞ (NaN fails every comparison, so it is never taken).
+      if (v > m || (best < 0 && v == m)) { m = v; best = c; }
     }
-    store<i32>(out + (<usize>b << 2), best);
+    store<i32>(out + (<usize>b << 2), max(best, 0));
   }
 }

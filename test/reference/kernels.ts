@@ -64,7 +64,8 @@ export function softmaxXentRef(
     let s = 0;
     for (let c = 0; c < C; c++) s += Math.exp(logits[b * C + c]! - m);
     for (let c = 0; c < C; c++) probs[b * C + c] = Math.exp(logits[b * C + c]! - m) / s;
-    if (targets) losses[b] = Math.log(s) + m - logits[b * C + targets[b]!]!;
+    // log s − (z_t − m), not logsumexp − z_t: stays exact when |m| is so large that m + log s rounds to m.
+    if (targets) losses[b] = Math.log(s) - (logits[b * C + targets[b]!]! - m);
   }
   const meanLoss = B > 0 ? losses.reduce((x, y) => x + y, 0) / B : 0;
   return { probs, losses, meanLoss };
@@ -120,13 +121,13 @@ export function adamRef(
 export function argmaxRef(x: ArrayLike<number>, B: number, C: number): Int32Array {
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
-    let best = 0;
-    let m = -Infinity;
+    let best = -1;
     for (let c = 0; c < C; c++) {
       const v = x[b * C + c]!;
-      if (v > m) { m = v; best = c; }
+      if (Number.isNaN(v)) continue;
+      if (best < 0 || v > x[b * C + best]!) best = c;
     }
-    out[b] = best;
+    out[b] = Math.max(best, 0);
   }
   return out;
 }
