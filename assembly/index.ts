@@ -4,6 +4,8 @@
 
 export { MR, NR, KC, MC, matmulWorkBytes, matmulNN, matmulNT, matmulTN,
          matmulNNScalar, matmulNTScalar, matmulTNScalar } from "./kernels/matmul";
+export { matmulSparseWorkBytes, matmulSparseNN, matmulSparseTN, matmulSparseNNScalar,
+         matmulSparseTNScalar } from "./kernels/matmul-sparse";
 export { biasReluForward, biasReluForwardScalar, reluBackward, reluBackwardScalar,
          biasBackward, biasBackwardScalar } from "./kernels/relu";
 export { softmaxForward, softmaxForwardScalar, softmaxCrossEntropyForward, softmaxCrossEntropyBackward,

@@ -16,11 +16,14 @@ import { expectClose, expectFinite, type Tolerance } from './helpers/compare.js'
 
 export type Ptr = number;
 export type Layout = ref.Layout;
+export type SparseLayout = 'NN' | 'TN';
 
 /** Every kernel of the core, called the same way whatever the implementation (the SIMD matmuls' `work` argument is
  * the adapter's business). Formulas and argument orders: assembly/kernels/*.ts. */
 export interface KernelImpl {
   matmul(layout: Layout, c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean): void;
+  /** The zero-skipping products (NN and TN only: A is the sparse operand). */
+  matmulSparse(layout: SparseLayout, c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean): void;
   biasReluForward(out: Ptr, inp: Ptr, bias: Ptr, B: number, C: number, relu: boolean): void;
   reluBackward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
   biasBackward(dbias: Ptr, dout: Ptr, B: number, C: number, accumulate: boolean): void;
@@ -40,17 +43,23 @@ export type MakeKernels = (core: CoreExports, arena: Arena) => KernelImpl;
  * NaN bit patterns first so that a kernel relying on zeroed scratch (rather than on what it wrote) fails. */
 export const simdKernels: MakeKernels = (core, arena) => {
   const mm = { NN: core.matmulNN, NT: core.matmulNT, TN: core.matmulTN } as const;
+  const sparse = { NN: core.matmulSparseNN, TN: core.matmulSparseTN } as const;
+  const withWork = (bytes: number, run: (work: Ptr) => void): void => {
+    const mark = arena.mark();
+    const work = arena.bytes(bytes);
+    new Uint8Array(core.memory.buffer, work, bytes).fill(0xff);
+    try {
+      run(work);
+    } finally {
+      arena.release(mark);
+    }
+  };
   return {
     matmul(layout, c, a, b, M, K, N, accumulate) {
-      const mark = arena.mark();
-      const bytes = core.matmulWorkBytes(M, K, N);
-      const work = arena.bytes(bytes);
-      new Uint8Array(core.memory.buffer, work, bytes).fill(0xff);
-      try {
-        mm[layout](c, a, b, M, K, N, accumulate, work);
-      } finally {
-        arena.release(mark);
-      }
+      withWork(core.matmulWorkBytes(M, K, N), (work) => mm[layout](c, a, b, M, K, N, accumulate, work));
+    },
+    matmulSparse(layout, c, a, b, M, K, N, accumulate) {
+      withWork(core.matmulSparseWorkBytes(M, K, N), (work) => sparse[layout](c, a, b, M, K, N, accumulate, work));
     },
     biasReluForward: core.biasReluForward,
     reluBackward: core.reluBackward,
@@ -67,9 +76,13 @@ export const simdKernels: MakeKernels = (core, arena) => {
 /** The scalar twins (plain loops; the matmuls take no `work`). */
 export const scalarKernels: MakeKernels = (core) => {
   const mm = { NN: core.matmulNNScalar, NT: core.matmulNTScalar, TN: core.matmulTNScalar } as const;
+  const sparse = { NN: core.matmulSparseNNScalar, TN: core.matmulSparseTNScalar } as const;
   return {
     matmul(layout, c, a, b, M, K, N, accumulate) {
       mm[layout](c, a, b, M, K, N, accumulate);
+    },
+    matmulSparse(layout, c, a, b, M, K, N, accumulate) {
+      sparse[layout](c, a, b, M, K, N, accumulate);
     },
     biasReluForward: core.biasReluForwardScalar,
     reluBackward: core.reluBackwardScalar,
@@ -251,6 +264,40 @@ export function runKernelSuite(name: string, make: MakeKernels): void {
               expectSame(`${key}: A unchanged`, view(pa, a.length), a);
               expectSame(`${key}: B unchanged`, view(pb, b.length), b);
             });
+          }
+        }
+      }
+    });
+
+    // -------------------------------------------------------------------------------------------------------------
+    describe('sparse matmul (skips zeros of A)', () => {
+      // A is mostly exact zeros like a normalised digit (density 0.2), or fully dense, or entirely zero (then C is
+      // C0 or 0). Against the dense f64 reference: B is finite, so skipping 0·B[k,j] changes nothing.
+      const shapes: ReadonlyArray<readonly [number, number, number]> = [
+        [1, 1, 1], [1, 784, 256], [3, 5, 17], [17, 127, 3], [64, 784, 10], [127, 64, 5], [5, 3, 1], [128, 784, 33],
+        [2, 5, 39], [784, 17, 20],
+      ];
+      for (const layout of ['NN', 'TN'] as const) {
+        for (const [M, K, N] of shapes) {
+          for (const density of [0.2, 1, 0]) {
+            for (const accumulate of [false, true]) {
+              const key = `matmulSparse${layout} M=${M} K=${K} N=${N} density=${density} accumulate=${accumulate}`;
+              const seed = seedFor(key);
+              it(`${key} (seed ${seed})`, () => {
+                const rnd = new Random(seed);
+                const a = uniform(rnd, M * K).map((x) => (rnd.next() < density ? x : 0));
+                const b = uniform(rnd, K * N);
+                const c0 = accumulate ? uniform(rnd, M * N) : new Float32Array(M * N).fill(NaN);
+                const pa = input(a);
+                const pb = input(b);
+                const c = guarded(M * N, c0, 4 * N + 64);
+                k.matmulSparse(layout, c.ptr, pa, pb, M, K, N, accumulate);
+                const want = ref.matmulRef(layout, a, b, M, K, N, accumulate ? c0 : undefined);
+                expectClose(key, c.f32, want, matmulTolerance(K));
+                c.expectIntact(`${key}: C guards`);
+                expectSame(`${key}: A unchanged`, view(pa, a.length), a);
+              });
+            }
           }
         }
       }

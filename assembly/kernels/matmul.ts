@@ -80,7 +80,8 @@ export function matmulNN(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, a
 
 /** C = A·Bᵀ (A: M×K, B: N×K). Caller: nn backward (input gradient). */
 export function matmulNT(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool, work: usize): void {
-  gemm(c, a, <usize>K << 2, 4, b, true, M, K, N, accumulate, work);
+  if (M < MR) rowsNT(c, a, b, M, K, N, accumulate);
+  else gemm(c, a, <usize>K << 2, 4, b, true, M, K, N, accumulate, work);
 }
 
 /** C = Aᵀ·B (A: K×M, B: K×N). Caller: nn backward (weight gradient). */
@@ -340,6 +341,53 @@ function rowsNN(c: usize, a: usize, rs: usize, ks: usize, b: usize, M: i32, K: i
       }
       const cj = ci + (<usize>j << 2);
       store<f32>(cj, accumulate ? load<f32>(cj) + s : s);
+    }
+  }
+}
+
+// Few rows of A·Bᵀ: both operands run along k, so each C[i,j] is a dot product of two contiguous rows. Four rows of B
+// at a time share each f32x4 load of A; the four lane-wise partial sums are reduced once at the end.
+function rowsNT(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool): void {
+  const lda = <usize>K << 2;
+  const K4 = K & ~3;
+  for (let i = 0; i < M; i++) {
+    const ai = a + <usize>i * lda;
+    const ci = c + ((<usize>i * N) << 2);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = b + <usize>j * lda, b1 = b0 + lda, b2 = b1 + lda, b3 = b2 + lda;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x = v128.load(ai + o);
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(b0 + o)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(b1 + o)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(b2 + o)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(b3 + o)));
+      }
+      // Transpose-and-add: lane r of the result is the full sum of s_r.
+      const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
+      const t1 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 1, 5), v128.shuffle<f32>(s2, s3, 2, 6, 3, 7));
+      let sum = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const x = load<f32>(ai + o);
+        sum = f32x4.add(sum, f32x4(x * load<f32>(b0 + o), x * load<f32>(b1 + o), x * load<f32>(b2 + o), x * load<f32>(b3 + o)));
+      }
+      const cj = ci + (<usize>j << 2);
+      v128.store(cj, accumulate ? f32x4.add(sum, v128.load(cj)) : sum);
+    }
+    for (; j < N; j++) {
+      const bj = b + <usize>j * lda;
+      let s = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        s = f32x4.add(s, f32x4.mul(v128.load(ai + o), v128.load(bj + o)));
+      }
+      let t: f32 = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+      for (let k = K4; k < K; k++) t += load<f32>(ai + (<usize>k << 2)) * load<f32>(bj + (<usize>k << 2));
+      const cj = ci + (<usize>j << 2);
+      store<f32>(cj, accumulate ? load<f32>(cj) + t : t);
     }
   }
 }

@@ -22,6 +22,11 @@ export interface CoreExports {
   matmulNT: MatmulFn;
   matmulTN: MatmulFn;
   matmulNNScalar: MatmulScalarFn;
+  matmulSparseWorkBytes(M: number, K: number, N: number): number;
+  matmulSparseNN: MatmulFn;
+  matmulSparseTN: MatmulFn;
+  matmulSparseNNScalar: MatmulScalarFn;
+  matmulSparseTNScalar: MatmulScalarFn;
   matmulNTScalar: MatmulScalarFn;
   matmulTNScalar: MatmulScalarFn;
   biasReluForward(out: Ptr, inp: Ptr, bias: Ptr, B: number, C: number, relu: boolean): void;
