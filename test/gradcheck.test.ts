@@ -82,41 +82,45 @@ describe('softmax cross-entropy gradient', () => {
 });
 
 describe('two-layer network backward pass', () => {
-  it('matches central differences of the f64 network loss for every parameter', () => {
-    const arena = new Arena(core);
-    const B = 4;
-    const mlp = new Mlp(core, arena, [7, 5, 3], 8);
-    const rng = new Random(42);
-    mlp.init(rng);
-    // Non-zero biases, so bias gradients and ReLU masks are exercised away from the trivial init.
-    for (const layer of mlp.layers) {
-      for (let i = 0; i < layer.outputs; i++) mlp.params.data[layer.biasOffset + i] = rng.uniform(-0.3, 0.3);
-    }
-    rng.fillUniform(mlp.acts[0]!.data.subarray(0, B * 7), -1, 1);
-    for (let b = 0; b < B; b++) mlp.targets.data[b] = rng.int(3);
-    const x = Array.from(mlp.acts[0]!.data.subarray(0, B * 7));
-    const t = Array.from(mlp.targets.data.subarray(0, B));
+  for (const sparseInput of [false, true]) {
+    it(`matches central differences of the f64 network loss for every parameter (sparseInput=${sparseInput})`, () => {
+      const arena = new Arena(core);
+      const B = 4;
+      const mlp = new Mlp(core, arena, [7, 5, 3], 8, { sparseInput });
+      const rng = new Random(42);
+      mlp.init(rng);
+      // Non-zero biases, so bias gradients and ReLU masks are exercised away from the trivial init.
+      for (const layer of mlp.layers) {
+        for (let i = 0; i < layer.outputs; i++) mlp.params.data[layer.biasOffset + i] = rng.uniform(-0.3, 0.3);
+      }
+      rng.fillUniform(mlp.acts[0]!.data.subarray(0, B * 7), -1, 1);
+      // Like a digit: most inputs exactly zero (the sparse path must give the same gradients as the dense one).
+      for (let i = 0; i < B * 7; i++) if (rng.next() < 0.6) mlp.acts[0]!.data[i] = 0;
+      for (let b = 0; b < B; b++) mlp.targets.data[b] = rng.int(3);
+      const x = Array.from(mlp.acts[0]!.data.subarray(0, B * 7));
+      const t = Array.from(mlp.targets.data.subarray(0, B));
 
-    const loss = mlp.loss(B);
-    mlp.backward(B);
-    const analytic = Float64Array.from(mlp.grads.data);
-    // The hidden layer must have both live and dead ReLUs, or the mask is not really being tested.
-    const hidden = Array.from(mlp.acts[1]!.data.subarray(0, B * 5));
-    expect(hidden.some((v) => v === 0)).toBe(true);
-    expect(hidden.some((v) => v > 0)).toBe(true);
+      const loss = mlp.loss(B);
+      mlp.backward(B);
+      const analytic = Float64Array.from(mlp.grads.data);
+      // The hidden layer must have both live and dead ReLUs, or the mask is not really being tested.
+      const hidden = Array.from(mlp.acts[1]!.data.subarray(0, B * 5));
+      expect(hidden.some((v) => v === 0)).toBe(true);
+      expect(hidden.some((v) => v > 0)).toBe(true);
 
-    expect(loss).toBeCloseTo(mlpLossRef(Float64Array.from(mlp.params.data), mlp.layers, x, t, B), 5);
-    const numeric = centralDifference((p) => mlpLossRef(p, mlp.layers, x, t, B), Float64Array.from(mlp.params.data), 1e-4);
-    expectGradClose('dparams', analytic, numeric, 1e-6, 1e-3);
-    expect(analytic.some((g) => g !== 0)).toBe(true);
+      expect(loss).toBeCloseTo(mlpLossRef(Float64Array.from(mlp.params.data), mlp.layers, x, t, B), 5);
+      const numeric = centralDifference((p) => mlpLossRef(p, mlp.layers, x, t, B), Float64Array.from(mlp.params.data), 1e-4);
+      expectGradClose('dparams', analytic, numeric, 1e-6, 1e-3);
+      expect(analytic.some((g) => g !== 0)).toBe(true);
 
-    // Forward and backward of the wasm network agree with each other (f32 differences, so looser).
-    const wasmLoss = (p: Float64Array): number => {
-      mlp.params.data.set(p);
-      return mlp.loss(B);
-    };
-    expectGradClose('dparams (f32 forward)', analytic, centralDifference(wasmLoss, Float64Array.from(mlp.params.data), 1e-2), 5e-4, 5e-2);
-  });
+      // Forward and backward of the wasm network agree with each other (f32 differences, so looser).
+      const wasmLoss = (p: Float64Array): number => {
+        mlp.params.data.set(p);
+        return mlp.loss(B);
+      };
+      expectGradClose('dparams (f32 forward)', analytic, centralDifference(wasmLoss, Float64Array.from(mlp.params.data), 1e-2), 5e-4, 5e-2);
+    });
+  }
 
   it('a few SGD steps on a fixed batch drive the loss down', async () => {
     const { SgdMomentum } = await import('../src/nn/optimizer.js');
