@@ -132,6 +132,8 @@ describe('two-layer network backward pass', () => {
     for (let b = 0; b < 16; b++) mlp.targets.data[b] = b % 4;
     const opt = new SgdMomentum(core, arena, mlp, { momentum: 0.9, weightDecay: 0 });
     const first = mlp.loss(16);
+    const used = arena.used;
+    const buffer = core.memory.buffer;
     let last = first;
     for (let i = 0; i < 50; i++) {
       last = mlp.loss(16);
@@ -139,5 +141,8 @@ describe('two-layer network backward pass', () => {
       opt.step(0.1);
     }
     expect(last).toBeLessThan(first * 0.2);
+    // Training steps allocate nothing: the arena did not move and linear memory never grew.
+    expect(arena.used).toBe(used);
+    expect(core.memory.buffer).toBe(buffer);
   });
 });
