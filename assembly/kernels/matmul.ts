@@ -32,39 +32,31 @@ export function matmulWorkBytes(M: i32, K: i32, N: i32): usize {
 
 /** Scalar twin of matmulNN. Caller: tests and bench (baseline). */
 export function matmulNNScalar(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s: f32 = accumulate ? load<f32>(c + ((<usize>i * N + j) << 2)) : 0;
-      for (let k = 0; k < K; k++) {
-        s += load<f32>(a + ((<usize>i * K + k) << 2)) * load<f32>(b + ((<usize>k * N + j) << 2));
-      }
-      store<f32>(c + ((<usize>i * N + j) << 2), s);
-    }
-  }
+  matmulScalar(c, a, K, 1, b, N, 1, M, K, N, accumulate);
 }
 
 /** Scalar twin of matmulNT. */
 export function matmulNTScalar(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s: f32 = accumulate ? load<f32>(c + ((<usize>i * N + j) << 2)) : 0;
-      for (let k = 0; k < K; k++) {
-        s += load<f32>(a + ((<usize>i * K + k) << 2)) * load<f32>(b + ((<usize>j * K + k) << 2));
-      }
-      store<f32>(c + ((<usize>i * N + j) << 2), s);
-    }
-  }
+  matmulScalar(c, a, K, 1, b, 1, K, M, K, N, accumulate);
 }
 
 /** Scalar twin of matmulTN. */
 export function matmulTNScalar(c: usize, a: usize, b: usize, M: i32, K: i32, N: i32, accumulate: bool): void {
+  matmulScalar(c, a, 1, M, b, N, 1, M, K, N, accumulate);
+}
+
+// The plain triple loop over element strides: op(A)[i,k] = a[i·ai + k·ak], op(B)[k,j] = b[k·bk + j·bj].
+@inline
+function matmulScalar(c: usize, a: usize, ai: i32, ak: i32, b: usize, bk: i32, bj: i32,
+                      M: i32, K: i32, N: i32, accumulate: bool): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let s: f32 = accumulate ? load<f32>(c + ((<usize>i * N + j) << 2)) : 0;
+      const at = c + ((<usize>i * N + j) << 2);
+      let s: f32 = accumulate ? load<f32>(at) : 0;
       for (let k = 0; k < K; k++) {
-        s += load<f32>(a + ((<usize>k * M + i) << 2)) * load<f32>(b + ((<usize>k * N + j) << 2));
+        s += load<f32>(a + (<usize>(i * ai + k * ak) << 2)) * load<f32>(b + (<usize>(k * bk + j * bj) << 2));
       }
-      store<f32>(c + ((<usize>i * N + j) << 2), s);
+      store<f32>(at, s);
     }
   }
 }

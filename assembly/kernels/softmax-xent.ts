@@ -133,15 +133,7 @@ export function softmaxCrossEntropyBackward(dlogits: usize, probs: usize, target
 export function softmaxForwardScalar(probs: usize, logits: usize, B: i32, C: i32): void {
   for (let b = 0; b < B; b++) {
     const o = (<usize>b * C) << 2;
-    let m: f32 = -Infinity;
-    for (let c = 0; c < C; c++) m = max(m, load<f32>(logits + o + (<usize>c << 2)));
-    let s: f32 = 0;
-    for (let c = 0; c < C; c++) {
-      const e = Mathf.exp(load<f32>(logits + o + (<usize>c << 2)) - m);
-      store<f32>(probs + o + (<usize>c << 2), e);
-      s += e;
-    }
-    for (let c = 0; c < C; c++) store<f32>(probs + o + (<usize>c << 2), load<f32>(probs + o + (<usize>c << 2)) / s);
+    softmaxRowScalar(probs + o, logits + o, C, -1);
   }
 }
 
@@ -151,21 +143,26 @@ export function softmaxCrossEntropyForwardScalar(probs: usize, losses: usize, lo
   let total: f64 = 0;
   for (let b = 0; b < B; b++) {
     const o = (<usize>b * C) << 2;
-    let m: f32 = -Infinity;
-    for (let c = 0; c < C; c++) m = max(m, load<f32>(logits + o + (<usize>c << 2)));
-    let s: f32 = 0;
-    for (let c = 0; c < C; c++) {
-      const e = Mathf.exp(load<f32>(logits + o + (<usize>c << 2)) - m);
-      store<f32>(probs + o + (<usize>c << 2), e);
-      s += e;
-    }
-    for (let c = 0; c < C; c++) store<f32>(probs + o + (<usize>c << 2), load<f32>(probs + o + (<usize>c << 2)) / s);
-    const t = load<i32>(targets + (<usize>b << 2));
-    const loss = Mathf.log(s) - (load<f32>(logits + o + (<usize>t << 2)) - m);
+    const loss = softmaxRowScalar(probs + o, logits + o, C, load<i32>(targets + (<usize>b << 2)));
     store<f32>(losses + (<usize>b << 2), loss);
     total += <f64>loss;
   }
   return B > 0 ? total / <f64>B : 0;
+}
+
+// softmaxRow one element at a time with libm's exp and log.
+@inline
+function softmaxRowScalar(p: usize, z: usize, C: i32, t: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let c = 0; c < C; c++) m = max(m, load<f32>(z + (<usize>c << 2)));
+  let s: f32 = 0;
+  for (let c = 0; c < C; c++) {
+    const e = Mathf.exp(load<f32>(z + (<usize>c << 2)) - m);
+    store<f32>(p + (<usize>c << 2), e);
+    s += e;
+  }
+  for (let c = 0; c < C; c++) store<f32>(p + (<usize>c << 2), load<f32>(p + (<usize>c << 2)) / s);
+  return t < 0 ? 0 : Mathf.log(s) - (load<f32>(z + (<usize>t << 2)) - m);
 }
 
 /** Scalar twin of softmaxCrossEntropyBackward. */
