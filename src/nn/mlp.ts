@@ -163,6 +163,43 @@ export class Mlp {
     }
   }
 
+  /** Argmax of `probs` for the first B rows into `predictions`; returns how many equal `targets`. */
+  countCorrect(B: number): number {
+    this.checkBatch(B);
+    this.core.argmax(this.predictions.ptr, this.probs.ptr, B, this.classes);
+    const predictions = this.predictions.data, targets = this.targets.data;
+    let correct = 0;
+    for (let b = 0; b < B; b++) if (predictions[b] === targets[b]) correct++;
+    return correct;
+  }
+
+  /** Copies of each layer's weight (inputs × outputs, row-major) and bias, e.g. to save a model file. */
+  exportLayers(): Array<{ inputs: number; outputs: number; weight: Float32Array; bias: Float32Array }> {
+    const p = this.params.data;
+    return this.layers.map(({ inputs, outputs, weightOffset, biasOffset }) => ({
+      inputs, outputs,
+      weight: p.slice(weightOffset, weightOffset + inputs * outputs),
+      bias: p.slice(biasOffset, biasOffset + outputs),
+    }));
+  }
+
+  /** Loads layers of the same architecture (e.g. from a model file); shapes must match exactly. */
+  importLayers(layers: ReadonlyArray<{ inputs: number; outputs: number; weight: Float32Array; bias: Float32Array }>): void {
+    if (layers.length !== this.layers.length) {
+      throw new RangeError(`model has ${layers.length} layers, this network ${this.layers.length}`);
+    }
+    const p = this.params.data;
+    this.layers.forEach((plan, l) => {
+      const layer = layers[l]!;
+      if (layer.inputs !== plan.inputs || layer.outputs !== plan.outputs ||
+          layer.weight.length !== plan.inputs * plan.outputs || layer.bias.length !== plan.outputs) {
+        throw new RangeError(`layer ${l} is ${layer.inputs}→${layer.outputs}, this network's is ${plan.inputs}→${plan.outputs}`);
+      }
+      p.set(layer.weight, plan.weightOffset);
+      p.set(layer.bias, plan.biasOffset);
+    });
+  }
+
   weightPtr(layer: LayerPlan): number {
     return this.params.ptr + layer.weightOffset * 4;
   }

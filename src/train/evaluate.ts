@@ -1,0 +1,49 @@
+// Evaluation of an Mlp on a labelled set: accuracy, per-class accuracy and the confusion matrix
+// (rows = true class, columns = predicted). Runs in batches of the network's maxBatch; no augmentation.
+
+import type { Mlp } from '../nn/mlp.js';
+import { toUnit } from './augment.js';
+
+/** 28×28 u8 images (count·784 bytes) with labels 0..classes−1. */
+export interface LabelledImages {
+  readonly images: Uint8Array;
+  readonly labels: Uint8Array;
+  readonly count: number;
+}
+
+export interface Evaluation {
+  readonly accuracy: number;
+  readonly count: number;
+  readonly correct: number;
+  readonly perClassAccuracy: number[];
+  /** confusion[t][p]: how many of class t were predicted as p. */
+  readonly confusion: number[][];
+  readonly meanLoss: number;
+}
+
+export function evaluate(mlp: Mlp, set: LabelledImages, limit = set.count): Evaluation {
+  const classes = mlp.classes;
+  const pixels = mlp.sizes[0]!;
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  const n = Math.min(limit, set.count);
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < n; start += mlp.maxBatch) {
+    const B = Math.min(mlp.maxBatch, n - start);
+    const input = mlp.acts[0]!.data;
+    const targets = mlp.targets.data;
+    for (let b = 0; b < B; b++) {
+      toUnit(input.subarray(b * pixels, (b + 1) * pixels), set.images, (start + b) * pixels);
+      targets[b] = set.labels[start + b]!;
+    }
+    lossSum += mlp.loss(B) * B;
+    correct += mlp.countCorrect(B);
+    const predictions = mlp.predictions.data;
+    for (let b = 0; b < B; b++) confusion[set.labels[start + b]!]![predictions[b]!]!++;
+  }
+  const perClassAccuracy = confusion.map((row, t) => {
+    const total = row.reduce((x, y) => x + y, 0);
+    return total === 0 ? 0 : row[t]! / total;
+  });
+  return { accuracy: n === 0 ? 0 : correct / n, count: n, correct, perClassAccuracy, confusion, meanLoss: n === 0 ? 0 : lossSum / n };
+}
