@@ -9,7 +9,7 @@ export interface IdxArray {
 }
 
 export class IdxError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(readonly file: string, readonly problem: string) {
     super(`${file}: ${problem}`);
     this.name = 'IdxError';
   }

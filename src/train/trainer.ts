@@ -96,7 +96,13 @@ export async function train(core: CoreExports, trainSet: LabelledImages, testSet
     shuffle(order, rng);
     const tEpoch = performance.now();
     let lossSum = 0, correct = 0, seen = 0, lr = config.lr;
+    let lastYield = performance.now();
     for (let step = 0; step < steps; step++) {
+      // Let the event loop run now and then (signal handlers, progress output, tracking I/O): a batch never yields.
+      if (performance.now() - lastYield > 100) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       if (hooks.shouldStop?.()) { stopped = true; break; }
       const start = step * config.batchSize;
       const B = Math.min(config.batchSize, n - start);

@@ -12,21 +12,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileDurable(tmp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
   fsyncDir(dir);
+}
+
+/** Creates `path` (which must not exist) with `bytes` and fsyncs it, so that a later rename cannot expose unwritten
+ * data after a crash. For callers that stage several files and rename them themselves. */
+export function writeFileDurable(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'wx', 0o644);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** fsyncs a directory so that renames and creations inside it are durable (a no-op where unsupported). */

