@@ -1,14 +1,55 @@
-// `npm start`: the main job. Today it builds the numeric core (npm script) and checks it runs here; training a
-// default model and serving http://localhost:3000 join it as those capabilities land (see README).
-// Only cli/ calls process.exit.
+// `npm start`: the main job. Builds (npm script), checks the numeric core, ingests MNIST if needed, trains the
+// default model (params.yaml) if the registry has none, and reports the model that will be served. The server on
+// http://localhost:3000 joins here with the inference-server issue. Only cli/ calls process.exit.
 
-import { loadCore } from '../wasm/core.js';
+import { loadCore, type CoreExports } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Random } from '../random.js';
+import { ingestMnist } from '../data/ingest.js';
+import { Registry } from '../model/registry.js';
+import { readParams, resolveConfig } from '../train/options.js';
+import { runTraining } from '../train/run.js';
+import { installRunGuards } from '../tracking/index.js';
+import { readEnvironment } from '../config.js';
 
-async function main(): Promise<void> {
+const MODELS = 'models';
+
+async function main(): Promise<number> {
   const core = await loadCore();
-  // Self-check: one awkward-shaped product through the SIMD path against the scalar twin.
+  selfCheck(core);
+  console.log(`numeric core ready: WebAssembly SIMD kernels loaded and self-checked (Node ${process.versions.node})`);
+
+  const params = readParams('params.yaml');
+  const data = ingestMnist({ out: params.data.dir });
+  console.log(data.status === 'up-to-date' ? `MNIST up to date in ${data.out}/` : `MNIST ingested into ${data.out}/ (checksums verified)`);
+
+  const registry = new Registry(MODELS);
+  if (registry.currentVersion() === undefined) {
+    console.log('no model yet: training the default model (params.yaml; `npm run train -- --help` for options)');
+    let interrupted: NodeJS.Signals | undefined;
+    let removeGuards: (() => void) | undefined;
+    try {
+      const outcome = await runTraining(core, {
+        config: resolveConfig(params.train, {}), dataDir: params.data.dir, modelsDir: MODELS,
+        trackingUri: readEnvironment().mlflowTrackingUri, stream: process.stdout, interrupted: () => interrupted !== undefined,
+        onRunStarted: (run) => { removeGuards = installRunGuards(run, (signal) => { interrupted = signal; }); },
+      });
+      if (outcome.result.stopped) {
+        console.error('interrupted: no model saved');
+        return 128 + (interrupted === 'SIGTERM' ? 15 : 2); // the shell's convention: 128 + signal number
+      }
+    } finally {
+      removeGuards?.();
+    }
+  }
+  const current = registry.list().find((v) => v.current);
+  if (current) console.log(`current model ${current.version}: test accuracy ${(100 * current.testAccuracy).toFixed(2)}%`);
+  console.log('The server on http://localhost:3000 (web UI, HTTP and WebSocket prediction) arrives with the inference-server issue.');
+  return 0;
+}
+
+// One awkward-shaped product through the SIMD path against the scalar twin: catches a broken build or runtime.
+function selfCheck(core: CoreExports): void {
   const arena = new Arena(core);
   const [M, K, N] = [17, 127, 33];
   const a = arena.f32(M * K), b = arena.f32(K * N), c = arena.f32(M * N), ref = arena.f32(M * N);
@@ -20,12 +61,9 @@ async function main(): Promise<void> {
   let maxErr = 0;
   for (let i = 0; i < M * N; i++) maxErr = Math.max(maxErr, Math.abs(c.data[i]! - ref.data[i]!));
   if (!(maxErr < 1e-3)) throw new Error(`numeric core self-check failed: SIMD and scalar matmul differ by ${maxErr}`);
-  console.log(`numeric core ready: WebAssembly SIMD kernels loaded and self-checked (Node ${process.versions.node}).`);
-  console.log('Next steps of `npm start` arrive with their issues: ingest MNIST, train the default model, serve http://localhost:3000.');
-  console.log('Meanwhile: `npm test` runs the kernel tests, `npm run bench:kernels` measures matmul throughput.');
 }
 
-main().catch((err: unknown) => {
+main().then((code) => { process.exitCode = code; }, (err: unknown) => {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exitCode = 1;
 });

@@ -91,12 +91,13 @@ export async function train(core: CoreExports, trainSet: LabelledImages, testSet
   const t0 = performance.now();
   let globalStep = 0;
   let stopped = false;
+  // The 100 ms clock spans epochs: short epochs (small --limit) must yield too, or signals are never handled.
+  let lastYield = performance.now();
 
   for (let epoch = 1; epoch <= config.epochs && !stopped; epoch++) {
     shuffle(order, rng);
     const tEpoch = performance.now();
     let lossSum = 0, correct = 0, seen = 0, lr = config.lr;
-    let lastYield = performance.now();
     for (let step = 0; step < steps; step++) {
       // Let the event loop run now and then (signal handlers, progress output, tracking I/O): a batch never yields.
       if (performance.now() - lastYield > 100) {

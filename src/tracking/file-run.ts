@@ -1,0 +1,184 @@
+// One run in an MLflow file store: <experiment>/<run_id>/{meta.yaml, metrics/, params/, tags/, artifacts/}, with
+// metric lines "<timestamp_ms> <value> <step>\n", one file per param and per tag ('/' in a key makes sub-folders).
+// see: mlflow/store/tracking/file_store.py (create_run, _make_persisted_run_info_dict, _log_run_metric, set_tag).
+// Crash safety: the folder is built under a dot-prefixed staging name, renamed into place, and only then given its
+// meta.yaml. MLflow lists every sub-folder of an experiment (dot names included) and skips one without meta.yaml;
+// a staged folder holding meta.yaml would be listed as a run whose folder it then cannot find, breaking the listing.
+
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
+import { emitYamlMap } from './yaml.js';
+import { pyFloatRepr } from './py-format.js';
+import { RUN_STATUS_CODE, type KeyValue, type LogBatch, type RunBackend, type RunStatus } from './types.js';
+
+/** SourceType.LOCAL (mlflow/entities/source_type.py), the value MLflow's file store always writes. */
+const SOURCE_TYPE_LOCAL = 4;
+export const RUN_FOLDERS = ['metrics', 'params', 'tags', 'artifacts'] as const;
+
+export interface RunInfo {
+  readonly runId: string;
+  readonly experimentId: string;
+  runName: string;
+  readonly userId: string;
+  readonly startTime: number;
+  endTime: number | null;
+  status: number;
+  readonly artifactUri: string;
+}
+
+/**
+ * A run's meta.yaml with the fields MLflow writes: RunInfo's properties plus the legacy ones it still persists for
+ * old readers (tags: [], source_*: '' / LOCAL, entry_point_name: ''); deleted_time: null only at creation.
+ */
+export function runMetaYaml(info: RunInfo, atCreation: boolean): string {
+  return emitYamlMap({
+    artifact_uri: info.artifactUri,
+    ...(atCreation ? { deleted_time: null } : {}),
+    end_time: info.endTime,
+    entry_point_name: '',
+    experiment_id: info.experimentId,
+    lifecycle_stage: 'active',
+    run_id: info.runId,
+    run_name: info.runName,
+    run_uuid: info.runId,
+    source_name: '',
+    source_type: SOURCE_TYPE_LOCAL,
+    source_version: '',
+    start_time: info.startTime,
+    status: info.status,
+    tags: [],
+    user_id: info.userId,
+  });
+}
+
+/** The dot-prefixed name a run folder is built under: not a run id, and never holding a meta.yaml. */
+export function stagingName(runId: string): string {
+  return `.${runId}.staging`;
+}
+
+export type CreationStage = 'staged' | 'placed';
+
+/**
+ * Creates <experimentDir>/<run_id> complete (sub-folders, tag files, meta.yaml) or not at all. `observe` sees each
+ * intermediate state, for tests. Returns the run folder.
+ */
+export function createRunDirectory(
+  experimentDir: string,
+  info: RunInfo,
+  tags: readonly KeyValue[],
+  observe?: (stage: CreationStage, dir: string) => void,
+): string {
+  const staging = join(experimentDir, stagingName(info.runId));
+  const runDir = join(experimentDir, info.runId);
+  let placed = false;
+  try {
+    mkdirSync(staging);
+    for (const folder of RUN_FOLDERS) mkdirSync(join(staging, folder));
+    for (const { key, value } of tags) writeFileAtomic(join(staging, 'tags', key), value);
+    for (const folder of RUN_FOLDERS) fsyncDir(join(staging, folder));
+    fsyncDir(staging);
+    observe?.('staged', staging);
+    renameSync(staging, runDir);
+    placed = true;
+    fsyncDir(experimentDir);
+    observe?.('placed', runDir);
+    writeFileAtomic(join(runDir, 'meta.yaml'), runMetaYaml(info, true));
+    return runDir;
+  } catch (err) {
+    rmSync(placed ? runDir : staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Appends with one write() on an O_APPEND descriptor, so a line is never interleaved or cut by a process crash. */
+function appendLine(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const bytes = Buffer.from(text, 'utf8');
+  const fd = openSync(path, 'a');
+  try {
+    const written = writeSync(fd, bytes);
+    if (written !== bytes.length) throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The local folder of a run's artifact_uri (a file: URI as MLflow writes it, or a bare path), else why not. */
+function localArtifactDir(artifactUri: string): string {
+  if (/^file:/i.test(artifactUri)) return fileURLToPath(artifactUri);
+  if (isAbsolute(artifactUri)) return artifactUri;
+  throw new Error(
+    `this run's artifact location ${artifactUri} is not a local folder; only file-store artifact locations are ` +
+      'written by this module (use an MLflow server for remote artifact stores)',
+  );
+}
+
+export class FileRun implements RunBackend {
+  readonly runId: string;
+  readonly experimentId: string;
+  private readonly touchedMetrics = new Set<string>();
+
+  constructor(readonly runDir: string, private readonly info: RunInfo) {
+    this.runId = info.runId;
+    this.experimentId = info.experimentId;
+  }
+
+  // The same order as MLflow's FileStore.log_batch: params, then metrics, then tags.
+  async logBatch(batch: LogBatch): Promise<void> {
+    for (const { key, value } of batch.params) writeFileAtomic(join(this.runDir, 'params', key), value);
+    for (const m of batch.metrics) {
+      const path = join(this.runDir, 'metrics', m.key);
+      appendLine(path, `${m.timestamp} ${pyFloatRepr(m.value)} ${m.step}\n`);
+      this.touchedMetrics.add(path);
+    }
+    for (const { key, value } of batch.tags) {
+      writeFileAtomic(join(this.runDir, 'tags', key), value);
+      // MLflow keeps run_name and the mlflow.runName tag in step (FileStore.set_tag → update_run_info).
+      if (key === 'mlflow.runName' && value !== this.info.runName) {
+        this.info.runName = value;
+        writeFileAtomic(join(this.runDir, 'meta.yaml'), runMetaYaml(this.info, false));
+      }
+    }
+  }
+
+  /** Copies to a temporary name beside the target, fsyncs, renames: the artifact appears whole or not at all. */
+  async logArtifact(localPath: string, artifactPath: string | undefined): Promise<void> {
+    const root = localArtifactDir(this.info.artifactUri);
+    const folder = artifactPath === undefined ? root : join(root, ...artifactPath.split('/'));
+    const target = join(folder, basename(localPath));
+    mkdirSync(folder, { recursive: true });
+    const tmp = join(folder, `.${basename(localPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      copyFileSync(localPath, tmp);
+      const fd = openSync(tmp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, target);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new Error(`logArtifact: copying ${localPath} to ${target} failed: ${(err as Error).message}`, { cause: err });
+    }
+    fsyncDir(folder);
+  }
+
+  /** Metric appends are not fsynced one by one; ending the run makes them durable before the status says so. */
+  async end(status: RunStatus, endTimeMs: number): Promise<void> {
+    for (const path of this.touchedMetrics) {
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.info.status = RUN_STATUS_CODE[status];
+    this.info.endTime = endTimeMs;
+    writeFileAtomic(join(this.runDir, 'meta.yaml'), runMetaYaml(this.info, false));
+  }
+}

@@ -1,0 +1,113 @@
+// One complete training run, as `npm run train` and `npm start` (first start) do it: load MNIST, record an MLflow
+// run, train with a progress display, save the model into the registry (promoted only when at least as accurate as
+// the current one, unless forced) and optionally to a file, attach the model and metrics.json to the run.
+// An exception ends the run as FAILED, an interruption (`interrupted()`) as KILLED with no model saved.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CoreExports } from '../wasm/core.js';
+import { loadMnist } from '../data/mnist.js';
+import { encodeModel } from '../model/model-file.js';
+import { Registry, type VersionInfo } from '../model/registry.js';
+import { startRun, type Run } from '../tracking/index.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { train, type TrainConfig, type TrainResult } from './trainer.js';
+import { Progress, type ProgressStream } from './progress.js';
+import { metricsDocument } from './metrics-file.js';
+
+/** Version of the input normalisation the model expects (MNIST-style 28×28, ink 1.0 on 0.0). */
+export const PREPROCESSING = 'mnist-28x28-v1';
+export const EXPERIMENT = 'MNIST_Digit_Classification';
+
+export interface RunOptions {
+  readonly config: TrainConfig;
+  readonly dataDir: string;
+  readonly modelsDir: string;
+  readonly out?: string | undefined;
+  readonly force?: boolean | undefined;
+  readonly runName?: string | undefined;
+  readonly trackingUri?: string | undefined;
+  readonly stream: ProgressStream;
+  /** Polled between batches. */
+  readonly interrupted: () => boolean;
+  /** Called once the MLflow run exists (e.g. to end it as KILLED on a signal). */
+  readonly onRunStarted?: (run: Run) => void;
+}
+
+export interface RunOutcome {
+  readonly result: TrainResult;
+  readonly runId: string;
+  readonly model?: { info: VersionInfo; promoted: boolean; reason: string };
+}
+
+export async function runTraining(core: CoreExports, o: RunOptions): Promise<RunOutcome> {
+  const { config } = o;
+  const data = loadMnist(o.dataDir);
+  const say = (line: string): void => void o.stream.write(`${line}\n`);
+  const runName = o.runName ?? `mlp-${config.sizes.join('-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const run = await startRun({
+    trackingUri: o.trackingUri, experimentName: EXPERIMENT, runName,
+    tags: { model_type: 'mlp', dataset: 'mnist', framework: 'doodle-digits-wasm', preprocessing: PREPROCESSING },
+  });
+  o.onRunStarted?.(run);
+  try {
+    await run.logParams(flattenConfig(config));
+    say(`training ${config.sizes.join('-')} for ${config.epochs} epochs (batch ${config.batchSize}, ${config.optimizer} ` +
+      `lr ${config.lr} ${config.schedule}, augmentation ${config.augment ? 'on' : 'off'}, seed ${config.seed}); MLflow run ${run.runId}`);
+    const progress = new Progress(o.stream);
+    const result = await train(core, data.train, data.test, config, {
+      onStep: (p) => progress.step(p),
+      onEpoch: async (r) => {
+        progress.epoch(r, config.epochs);
+        await run.logMetrics({ loss: r.loss, train_accuracy: r.trainAccuracy, test_accuracy: r.test.accuracy,
+          test_loss: r.test.meanLoss, samples_per_sec: r.samplesPerSec, lr: r.lr }, r.epoch);
+      },
+      shouldStop: o.interrupted,
+    });
+    if (result.stopped) {
+      await run.end('KILLED');
+      return { result, runId: run.runId };
+    }
+
+    const { bytes, contentHash } = encodeModel(result.mlp.exportLayers(), {
+      architecture: { sizes: [...config.sizes], activation: 'relu', output: 'softmax' },
+      preprocessing: PREPROCESSING,
+      testAccuracy: result.final.accuracy,
+      trainingParams: flattenConfig(config),
+      dataChecksums: data.checksums,
+      createdAt: new Date().toISOString(),
+    });
+    const metrics = metricsDocument(result.final, { trainingSeconds: result.seconds, runId: run.runId, contentHash });
+    const model = new Registry(o.modelsDir).addAndMaybePromote(bytes, contentHash, metrics, { force: o.force ?? false });
+    if (o.out) writeFileAtomic(o.out, bytes);
+
+    const staging = mkdtempSync(join(tmpdir(), 'doodle-artifacts-'));
+    try {
+      writeFileAtomic(join(staging, 'model.safetensors'), bytes);
+      writeFileAtomic(join(staging, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+      await run.logArtifact(join(staging, 'model.safetensors'));
+      await run.logArtifact(join(staging, 'metrics.json'));
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    await run.setTags({ model_version: model.info.version, promoted: String(model.promoted) });
+    await run.logMetrics({ final_test_accuracy: result.final.accuracy, training_seconds: result.seconds }, config.epochs);
+    await run.end('FINISHED');
+    say(`test accuracy ${(100 * result.final.accuracy).toFixed(2)}% after ${result.seconds.toFixed(1)} s of training`);
+    say(`model ${model.info.version} → ${model.info.path}${o.out ? ` and ${o.out}` : ''}`);
+    say(model.promoted ? `promoted to current (${model.reason})` : `not promoted: ${model.reason} (--force promotes anyway)`);
+    return { result, runId: run.runId, model };
+  } catch (err) {
+    await run.end('FAILED').catch(() => undefined);
+    throw err;
+  }
+}
+
+export function flattenConfig(c: TrainConfig): Record<string, string | number | boolean> {
+  return {
+    layers: c.sizes.join(','), epochs: c.epochs, batch_size: c.batchSize, optimizer: c.optimizer, lr: c.lr,
+    schedule: c.schedule, warmup_epochs: c.warmupEpochs, momentum: c.momentum, weight_decay: c.weightDecay,
+    seed: c.seed, augment: c.augment, limit: c.limit,
+  };
+}
