@@ -3,9 +3,20 @@
 export interface Environment {
   /** MLFLOW_TRACKING_URI: unset → ./mlruns (file store); http(s):// → an MLflow tracking server. */
   readonly mlflowTrackingUri: string | undefined;
+  /** PORT (default 3000). */
+  readonly port: number;
+  /** HOST (default 0.0.0.0). */
+  readonly host: string;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const uri = env.MLFLOW_TRACKING_URI?.trim();
-  return Object.freeze({ mlflowTrackingUri: uri === '' ? undefined : uri });
+  const portText = env.PORT?.trim();
+  const port = portText === undefined || portText === '' ? 3000 : Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer in [0, 65535], got "${portText}"`);
+  return Object.freeze({
+    mlflowTrackingUri: uri === '' ? undefined : uri,
+    port,
+    host: env.HOST?.trim() || '0.0.0.0',
+  });
 }

@@ -1,6 +1,6 @@
 // `npm start`: the main job. Builds (npm script), checks the numeric core, ingests MNIST if needed, trains the
-// default model (params.yaml) if the registry has none, and reports the model that will be served. The server on
-// http://localhost:3000 joins here with the inference-server issue. Only cli/ calls process.exit.
+// default model (params.yaml) if the registry has none, then serves it on PORT (default 3000) until Ctrl-C.
+// Only cli/ calls process.exit.
 
 import { loadCore, type CoreExports } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
@@ -11,6 +11,7 @@ import { readParams, resolveConfig } from '../train/options.js';
 import { runTraining } from '../train/run.js';
 import { installRunGuards } from '../tracking/index.js';
 import { readEnvironment } from '../config.js';
+import { serve } from '../server/serve.js';
 
 const MODELS = 'models';
 
@@ -44,8 +45,9 @@ async function main(): Promise<number> {
   }
   const current = registry.list().find((v) => v.current);
   if (current) console.log(`current model ${current.version}: test accuracy ${(100 * current.testAccuracy).toFixed(2)}%`);
-  console.log('The server on http://localhost:3000 (web UI, HTTP and WebSocket prediction) arrives with the inference-server issue.');
-  return 0;
+  const env = readEnvironment();
+  await serve({ port: env.port, host: env.host, modelsDir: MODELS, log: (line) => console.log(line) });
+  return -1; // serving: the process ends on SIGINT/SIGTERM
 }
 
 // One awkward-shaped product through the SIMD path against the scalar twin: catches a broken build or runtime.
@@ -63,7 +65,7 @@ function selfCheck(core: CoreExports): void {
   if (!(maxErr < 1e-3)) throw new Error(`numeric core self-check failed: SIMD and scalar matmul differ by ${maxErr}`);
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
+main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 });

@@ -1,0 +1,40 @@
+// `npm run serve -- [--port N] [--host H] [--models DIR]`: serve the registry's current model on HTTP and WebSocket
+// (PORT and HOST from the environment are the defaults). SIGHUP reloads the model; SIGINT/SIGTERM shut down
+// gracefully. Only cli/ calls process.exit.
+
+import { parseArgs } from 'node:util';
+import { serve } from '../server/serve.js';
+import { readEnvironment } from '../config.js';
+
+const USAGE = `Usage: npm run serve -- [flags]
+  --port <n>      port (default $PORT or 3000; 0 picks a free one)
+  --host <addr>   address to bind (default $HOST or 0.0.0.0)
+  --models <dir>  model registry (default models)
+  --help          this text`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean' } } }));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = readEnvironment();
+  const port = values.port !== undefined ? Number(values.port) : env.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`error: --port must be an integer in [0, 65535], got "${values.port}"`);
+    return 2;
+  }
+  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', log: (line) => console.log(line) });
+  return -1; // keep running until a signal
+}
+
+main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

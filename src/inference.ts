@@ -1,0 +1,57 @@
+// The one composed inference pipeline: a loaded model on its own wasm instance, fed MNIST-style 28×28 inputs,
+// answering digits and probabilities. Buffers are planned once (maxBatch rows); a prediction allocates only its
+// result. Each Predictor owns a fresh core instance, so a reloaded model never shares (or leaks) the old one's memory.
+// Not here: turning strokes or images into 28×28 (src/preprocess), transports (src/server).
+
+import { loadCore } from './wasm/core.js';
+import { Arena } from './wasm/arena.js';
+import { Mlp } from './nn/mlp.js';
+import type { LoadedModel } from './model/model-file.js';
+
+export const INPUT_SIZE = 784;
+export const CLASSES = 10;
+
+export interface Prediction {
+  /** Argmax of probs; null when there was no ink. */
+  readonly digit: number | null;
+  readonly probs: number[];
+}
+
+export class Predictor {
+  private constructor(private readonly mlp: Mlp, readonly version: string, readonly maxBatch: number) {}
+
+  static async create(model: LoadedModel, version: string, maxBatch = 64): Promise<Predictor> {
+    const core = await loadCore();
+    const sizes = [model.layers[0]!.inputs, ...model.layers.map((l) => l.outputs)];
+    if (sizes[0] !== INPUT_SIZE || sizes[sizes.length - 1] !== CLASSES) {
+      throw new Error(`model ${version} maps ${sizes[0]} inputs to ${sizes[sizes.length - 1]} classes; this server needs 784 → 10`);
+    }
+    // The first layer skips zero pixels (a digit is ~80% zeros): same result, a fraction of the work.
+    const mlp = new Mlp(core, new Arena(core), sizes, maxBatch, { sparseInput: true });
+    mlp.importLayers(model.layers);
+    return new Predictor(mlp, version, maxBatch);
+  }
+
+  /** One 28×28 image (784 values, ink 1 on 0). */
+  predict(input: ArrayLike<number>): Prediction {
+    this.mlp.acts[0]!.data.set(input as ArrayLike<number>, 0);
+    const probs = this.mlp.predict(1).data;
+    return { digit: this.mlp.predictions.data[0]!, probs: Array.from(probs.subarray(0, CLASSES)) };
+  }
+
+  /** n images back to back in `inputs` (n·784 values): probabilities (n·10) and digits (n), in chunks of maxBatch. */
+  predictBatch(inputs: Float32Array, n: number): { probs: Float32Array; digits: Int32Array } {
+    const probs = new Float32Array(n * CLASSES);
+    const digits = new Int32Array(n);
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const B = Math.min(this.maxBatch, n - start);
+      this.mlp.acts[0]!.data.set(inputs.subarray(start * INPUT_SIZE, (start + B) * INPUT_SIZE), 0);
+      probs.set(this.mlp.predict(B).data.subarray(0, B * CLASSES), start * CLASSES);
+      digits.set(this.mlp.predictions.data.subarray(0, B), start);
+    }
+    return { probs, digits };
+  }
+}
+
+/** The answer for an empty canvas: no digit, all probabilities 0. */
+export const NO_INK: Prediction = Object.freeze({ digit: null, probs: new Array<number>(CLASSES).fill(0) });

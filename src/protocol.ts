@@ -1,0 +1,191 @@
+// The wire protocol shared by the server and the web client: message types, limits, and the validation of every
+// client → server message and HTTP body (boundary code: each problem gets its own exact message). See docs/protocol.md.
+// Imports nothing from src/ (the browser bundles it).
+
+/** Limits (documented in docs/protocol.md). */
+export const LIMITS = Object.freeze({
+  /** HTTP request body, bytes (413 beyond). */
+  maxBodyBytes: 4 * 1024 * 1024,
+  /** WebSocket message, bytes: uWebSockets.js closes the connection beyond it (1009). */
+  maxWsMessageBytes: 64 * 1024,
+  /** Points in one `move` message. */
+  maxPointsPerMessage: 1024,
+  /** Strokes in one drawing (WebSocket session or HTTP strokes body). */
+  maxStrokes: 512,
+  /** Points in one drawing. */
+  maxPointsPerDrawing: 50_000,
+  /** Canvas sides and raster sides, pixels. */
+  minCanvas: 8,
+  maxCanvas: 2048,
+  /** Brush diameter, canvas pixels. */
+  maxBrush: 512,
+  /** Images in one /v2 infer request. */
+  maxBatch: 1024,
+  /** Invalid messages a connection may send within errorWindowMs before it is closed as abusive. */
+  maxErrorsPerWindow: 20,
+  errorWindowMs: 10_000,
+});
+
+export const DEFAULT_CANVAS = Object.freeze({ width: 280, height: 280, brush: 18 });
+
+export interface CanvasSpec { width: number; height: number; brush: number }
+
+export type ClientMessage =
+  | { type: 'hello'; width: number; height: number; brush: number }
+  | { type: 'begin'; x: number; y: number }
+  | { type: 'move'; points: number[] }
+  | { type: 'end' }
+  | { type: 'clear' }
+  | { type: 'predict' };
+
+export interface PredictionMessage {
+  type: 'prediction';
+  seq: number;
+  digit: number | null;
+  probs: number[];
+  model: string;
+}
+
+export interface ErrorMessage { type: 'error'; code: ErrorCode; message: string }
+
+export type ServerMessage = PredictionMessage | ErrorMessage;
+
+export type ErrorCode = 'bad_json' | 'bad_message' | 'unknown_type' | 'out_of_range' | 'limit' | 'not_ready' | 'binary_unsupported';
+
+/** A validation failure: `code` for machines, `message` for people. */
+export class ProtocolError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Parses and validates one client message against the session's canvas. */
+export function parseClientMessage(text: string, canvas: CanvasSpec): ClientMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('bad_json', 'message is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('bad_message', 'message must be a JSON object with a "type"');
+  }
+  const m = value as Record<string, unknown>;
+  switch (m.type) {
+    case 'hello': {
+      const width = m.width === undefined ? DEFAULT_CANVAS.width : intIn(m.width, 'width', LIMITS.minCanvas, LIMITS.maxCanvas);
+      const height = m.height === undefined ? DEFAULT_CANVAS.height : intIn(m.height, 'height', LIMITS.minCanvas, LIMITS.maxCanvas);
+      const brush = m.brush === undefined ? DEFAULT_CANVAS.brush : numIn(m.brush, 'brush', 0.5, LIMITS.maxBrush);
+      return { type: 'hello', width, height, brush };
+    }
+    case 'begin':
+      return { type: 'begin', x: coord(m.x, 'x', canvas.width), y: coord(m.y, 'y', canvas.height) };
+    case 'move': {
+      const pts = m.points;
+      if (!Array.isArray(pts)) throw new ProtocolError('bad_message', '"points" must be an array [x1, y1, x2, y2, …]');
+      if (pts.length % 2 !== 0) throw new ProtocolError('bad_message', `"points" has ${pts.length} numbers; it needs x, y pairs`);
+      if (pts.length / 2 > LIMITS.maxPointsPerMessage) {
+        throw new ProtocolError('limit', `${pts.length / 2} points in one message; the limit is ${LIMITS.maxPointsPerMessage}`);
+      }
+      for (let i = 0; i < pts.length; i += 2) {
+        coord(pts[i], `points[${i}]`, canvas.width);
+        coord(pts[i + 1], `points[${i + 1}]`, canvas.height);
+      }
+      return { type: 'move', points: pts as number[] };
+    }
+    case 'end':
+    case 'clear':
+    case 'predict':
+      return { type: m.type };
+    default:
+      if (typeof m.type !== 'string') throw new ProtocolError('bad_message', 'message must have a string "type"');
+      throw new ProtocolError('unknown_type', `unknown message type "${m.type.slice(0, 40)}" (hello, begin, move, end, clear, predict)`);
+  }
+}
+
+// Pointer events may stray a little past the canvas edge while drawing: accept up to one canvas beyond each edge
+// (clipped when rasterised); anything further is a client bug.
+function coord(v: unknown, name: string, side: number): number {
+  if (typeof v !== 'number') throw new ProtocolError('bad_message', `${name} must be a number`);
+  if (!Number.isFinite(v)) throw new ProtocolError('bad_message', `${name} must be finite`);
+  if (v < -side || v > 2 * side) throw new ProtocolError('out_of_range', `${name} = ${v} is outside [${-side}, ${2 * side}]`);
+  return v;
+}
+
+function numIn(v: unknown, name: string, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProtocolError('bad_message', `${name} must be a finite number`);
+  if (v < lo || v > hi) throw new ProtocolError('out_of_range', `${name} = ${v} is outside [${lo}, ${hi}]`);
+  return v;
+}
+
+function intIn(v: unknown, name: string, lo: number, hi: number): number {
+  const n = numIn(v, name, lo, hi);
+  if (!Number.isInteger(n)) throw new ProtocolError('bad_message', `${name} must be an integer`);
+  return n;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// HTTP bodies
+
+export type PredictBody =
+  | { kind: 'mnist'; image: Float32Array }
+  | { kind: 'raster'; image: Float32Array; width: number; height: number }
+  | { kind: 'strokes'; strokes: Array<Array<[number, number]>>; canvas: CanvasSpec };
+
+/** Validates a parsed POST /predict JSON body. Throws ProtocolError (→ HTTP 400). */
+export function parsePredictBody(value: unknown): PredictBody {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('bad_message', 'body must be a JSON object with "image" or "strokes"');
+  }
+  const b = value as Record<string, unknown>;
+  if (b.image !== undefined && b.strokes !== undefined) throw new ProtocolError('bad_message', 'give "image" or "strokes", not both');
+  if (b.image !== undefined) {
+    if (!Array.isArray(b.image)) throw new ProtocolError('bad_message', '"image" must be an array of numbers in [0, 1]');
+    if (b.width === undefined && b.height === undefined) {
+      if (b.image.length !== 784) {
+        throw new ProtocolError('bad_message', `"image" without width/height must have 784 values (28×28), got ${b.image.length}`);
+      }
+      return { kind: 'mnist', image: unitArray(b.image, 'image') };
+    }
+    const width = intIn(b.width, 'width', 1, LIMITS.maxCanvas);
+    const height = intIn(b.height, 'height', 1, LIMITS.maxCanvas);
+    if (b.image.length !== width * height) {
+      throw new ProtocolError('bad_message', `"image" has ${b.image.length} values; width × height = ${width * height}`);
+    }
+    return { kind: 'raster', image: unitArray(b.image, 'image'), width, height };
+  }
+  if (b.strokes !== undefined) {
+    const canvas = {
+      width: b.width === undefined ? DEFAULT_CANVAS.width : intIn(b.width, 'width', LIMITS.minCanvas, LIMITS.maxCanvas),
+      height: b.height === undefined ? DEFAULT_CANVAS.height : intIn(b.height, 'height', LIMITS.minCanvas, LIMITS.maxCanvas),
+      brush: b.brush === undefined ? DEFAULT_CANVAS.brush : numIn(b.brush, 'brush', 0.5, LIMITS.maxBrush),
+    };
+    if (!Array.isArray(b.strokes)) throw new ProtocolError('bad_message', '"strokes" must be an array of strokes [[x, y], …]');
+    if (b.strokes.length > LIMITS.maxStrokes) throw new ProtocolError('limit', `${b.strokes.length} strokes; the limit is ${LIMITS.maxStrokes}`);
+    let total = 0;
+    const strokes = b.strokes.map((s, i) => {
+      if (!Array.isArray(s)) throw new ProtocolError('bad_message', `strokes[${i}] must be an array of [x, y] points`);
+      total += s.length;
+      if (total > LIMITS.maxPointsPerDrawing) throw new ProtocolError('limit', `more than ${LIMITS.maxPointsPerDrawing} points in the drawing`);
+      return s.map((p, j): [number, number] => {
+        if (!Array.isArray(p) || p.length !== 2) throw new ProtocolError('bad_message', `strokes[${i}][${j}] must be [x, y]`);
+        return [coord(p[0], `strokes[${i}][${j}][0]`, canvas.width), coord(p[1], `strokes[${i}][${j}][1]`, canvas.height)];
+      });
+    });
+    return { kind: 'strokes', strokes, canvas };
+  }
+  throw new ProtocolError('bad_message', 'body must have "image" (784 values, or width × height with "width" and "height") or "strokes"');
+}
+
+/** Copies an array of numbers in [0, 1] into a Float32Array, naming the first bad element. */
+export function unitArray(a: readonly unknown[], name: string): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (typeof v !== 'number') throw new ProtocolError('bad_message', `${name}[${i}] must be a number`);
+    if (!(v >= 0 && v <= 1)) throw new ProtocolError('out_of_range', `${name}[${i}] = ${v} is not in [0, 1]`);
+    out[i] = v;
+  }
+  return out;
+}

@@ -1,0 +1,390 @@
+// The HTTP + WebSocket server on uWebSockets.js: the web client, POST /predict (JSON or PNG), the Open Inference
+// Protocol v2, live stroke streaming on /ws, and /metrics. Every handler registers onAborted first, copies what it
+// needs from the request synchronously, and corks writes made after an await (see http.ts).
+// Not here: process lifecycle (cli/serve.ts), the model's lifecycle (model-holder.ts).
+
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import { loadUws, type UwsModule } from './uws.js';
+import { begin, HttpError, parseJsonBody, readBody, send, sendJson, type Exchange } from './http.js';
+import { loadStatic, type StaticFile } from './static.js';
+import type { ModelHolder } from './model-holder.js';
+import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
+import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, type CanvasSpec, type ErrorCode } from '../protocol.js';
+import { StrokeRaster, normalizeToMnist, rasterizeStrokes } from '../preprocess/index.js';
+import { decodePng, toInk, PngError } from '../image/index.js';
+import { NO_INK, INPUT_SIZE, CLASSES, type Prediction, type Predictor } from '../inference.js';
+
+export const MODEL_NAME = 'mnist';
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly holder: ModelHolder;
+  readonly metrics: ServerMetrics;
+  /** Folders of static files for the web client (later ones override earlier ones). */
+  readonly staticDirs: readonly string[];
+  /** Replaces the /metrics body (e.g. the aggregate of several workers). */
+  readonly metricsText?: () => Promise<{ text: string; contentType: string }>;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** Stops accepting, closes every WebSocket (1001 going away) and resolves when done. */
+  close(): Promise<void>;
+}
+
+interface Session {
+  spec: CanvasSpec;
+  raster: StrokeRaster;
+  inStroke: boolean;
+  seq: number;
+  /** A prediction is owed but was held back by backpressure: the next drain sends the latest state. */
+  owed: boolean;
+  errorTimes: number[];
+  closed: boolean;
+}
+
+/** Above this many buffered bytes a connection is "slow": stroke updates coalesce until it drains. */
+const BACKPRESSURE_BYTES = 16 * 1024;
+
+export function startServer(o: ServerOptions): Promise<RunningServer> {
+  const uws: UwsModule = loadUws();
+  const app: TemplatedApp = uws.App();
+  const files = loadStatic(o.staticDirs);
+  const sockets = new Set<WebSocket<Session>>();
+  const m = o.metrics;
+  const input = new Float32Array(INPUT_SIZE); // one request at a time per thread: safe to reuse
+
+  // ---- inference helpers -----------------------------------------------------------------------------------------
+  const predictor = (): Predictor => {
+    const p = o.holder.predictor;
+    if (!p) throw new HttpError(503, 'not_ready', 'no model loaded yet');
+    return p;
+  };
+  const timed = <T>(stage: 'preprocess' | 'forward', fn: () => T): T => {
+    const t0 = process.hrtime.bigint();
+    try {
+      return fn();
+    } finally {
+      m.stageDuration.observe({ stage }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  };
+  const predictRaster = (p: Predictor, pixels: ArrayLike<number>, width: number, height: number,
+    bbox?: { x0: number; y0: number; x1: number; y1: number }): Prediction => {
+    const ink = timed('preprocess', () => normalizeToMnist(pixels, width, height, input, bbox));
+    return ink ? timed('forward', () => p.predict(input)) : NO_INK;
+  };
+  const count = (pred: Prediction, transport: string): void => {
+    m.predictions.inc({ digit: pred.digit === null ? 'none' : String(pred.digit), transport });
+  };
+
+  // ---- HTTP ---------------------------------------------------------------------------------------------------
+  const handle = (route: Route, method: string, res: HttpResponse, work: (ex: Exchange) => Promise<void> | void): void => {
+    const ex = begin(res);
+    const t0 = process.hrtime.bigint();
+    const finish = (): void => {
+      m.httpDuration.observe({ route, method, status: String(ex.status) }, Number(process.hrtime.bigint() - t0) / 1e9);
+    };
+    const fail = (err: unknown): void => {
+      const e = err instanceof HttpError ? err
+        : err instanceof ProtocolError ? new HttpError(400, protocolKind(err.code), err.message)
+        : err instanceof PngError ? new HttpError(400, 'bad_png', `PNG: ${err.message}`)
+        : new HttpError(500, 'internal', 'internal error');
+      if (e.status === 500) console.error(err);
+      m.errors.inc({ kind: e.kind, transport: 'http' });
+      // After a 413 the rest of the body is still coming: close the connection instead of reading it.
+      send(ex, e.status, JSON.stringify({ error: e.message }), 'application/json', e.headers, e.status === 413);
+    };
+    try {
+      const r = work(ex);
+      if (r) r.then(finish, (err: unknown) => { fail(err); finish(); });
+      else finish();
+    } catch (err) {
+      fail(err);
+      finish();
+    }
+  };
+
+  app.post('/predict', (res, req) => {
+    const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
+    handle('predict', 'POST', res, async (ex) => {
+      const body = await readBody(ex, req, LIMITS.maxBodyBytes);
+      const p = predictor();
+      let pred: Prediction;
+      if (type === 'image/png') {
+        const img = decodePng(body);
+        const ink = toInk(img.gray, img.width, img.height);
+        pred = predictRaster(p, ink, img.width, img.height);
+      } else if (type === 'application/json' || type === '') {
+        const parsed = parsePredictBody(parseJsonBody(body));
+        if (parsed.kind === 'mnist') pred = timed('forward', () => p.predict(parsed.image));
+        else if (parsed.kind === 'raster') pred = predictRaster(p, parsed.image, parsed.width, parsed.height);
+        else {
+          const raster = timed('preprocess', () => rasterizeStrokes(parsed.strokes, parsed.canvas));
+          pred = predictRaster(p, raster.pixels, parsed.canvas.width, parsed.canvas.height, raster.bbox);
+        }
+      } else {
+        throw new HttpError(415, 'bad_request', `unsupported content-type "${type}": use application/json or image/png`);
+      }
+      count(pred, 'http');
+      sendJson(ex, 200, { digit: pred.digit, probs: pred.probs, model: p.version });
+    });
+  });
+
+  // Open Inference Protocol v2 (KServe): health, metadata, infer.
+  app.get('/v2/health/live', (res) => handle('health', 'GET', res, (ex) => sendJson(ex, 200, { live: true })));
+  app.get('/v2/health/ready', (res) => handle('health', 'GET', res, (ex) => {
+    const ready = o.holder.predictor !== undefined;
+    sendJson(ex, ready ? 200 : 503, { ready });
+  }));
+  app.get('/v2', (res) => handle('v2_meta', 'GET', res, (ex) =>
+    sendJson(ex, 200, { name: 'doodle-digits', version: '0.1.0', extensions: [] })));
+  app.get('/v2/models/:name', (res, req) => {
+    const name = req.getParameter(0) ?? '';
+    handle('v2_meta', 'GET', res, (ex) => {
+      checkModelName(name);
+      const p = o.holder.predictor;
+      sendJson(ex, 200, {
+        name: MODEL_NAME, versions: p ? [p.version] : [], platform: 'doodle-digits-wasm',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, INPUT_SIZE] }],
+        outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, CLASSES] }, { name: 'digit', datatype: 'INT32', shape: [-1] }],
+      });
+    });
+  });
+  app.get('/v2/models/:name/ready', (res, req) => {
+    const name = req.getParameter(0) ?? '';
+    handle('v2_meta', 'GET', res, (ex) => {
+      checkModelName(name);
+      const ready = o.holder.predictor !== undefined;
+      sendJson(ex, ready ? 200 : 503, { name: MODEL_NAME, ready });
+    });
+  });
+  app.post('/v2/models/:name/infer', (res, req) => {
+    const name = req.getParameter(0) ?? '';
+    handle('v2_infer', 'POST', res, async (ex) => {
+      const body = await readBody(ex, req, LIMITS.maxBodyBytes);
+      checkModelName(name);
+      const request = parseInferRequest(parseJsonBody(body));
+      const p = predictor();
+      const { probs, digits } = timed('forward', () => p.predictBatch(request.data, request.n));
+      for (const d of digits) m.predictions.inc({ digit: String(d), transport: 'v2' });
+      const outputs = [
+        { name: 'probabilities', datatype: 'FP32', shape: [request.n, CLASSES], data: Array.from(probs) },
+        { name: 'digit', datatype: 'INT32', shape: [request.n], data: Array.from(digits) },
+      ].filter((out) => request.outputs === undefined || request.outputs.includes(out.name));
+      sendJson(ex, 200, { model_name: MODEL_NAME, model_version: p.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs });
+    });
+  });
+
+  app.get('/metrics', (res) => handle('metrics', 'GET', res, async (ex) => {
+    m.modelInfo.reset();
+    if (o.holder.version !== undefined) m.modelInfo.set({ version: o.holder.version }, 1);
+    const { text, contentType } = o.metricsText ? await o.metricsText() : { text: await m.registry.metrics(), contentType: m.registry.contentType };
+    send(ex, 200, text, contentType);
+  }));
+
+  // Known paths with a wrong method → 405 (with Allow); everything else → static files or 404.
+  const ALLOW: Array<[RegExp, string]> = [
+    [/^\/predict$/, 'POST'], [/^\/v2\/models\/[^/]+\/infer$/, 'POST'], [/^\/v2(\/health\/(live|ready)|\/models\/[^/]+(\/ready)?)?$/, 'GET'],
+    [/^\/metrics$/, 'GET'], [/^\/ws$/, 'GET'],
+  ];
+  app.any('/*', (res, req) => {
+    const method = req.getMethod().toUpperCase();
+    const url = req.getUrl();
+    const allowed = ALLOW.find(([re]) => re.test(url))?.[1];
+    const file: StaticFile | undefined = method === 'GET' ? files.get(url) : undefined;
+    handle(file ? 'static' : 'not_found', method, res, (ex) => {
+      if (file) return send(ex, 200, file.body, file.contentType, { 'cache-control': 'no-cache' });
+      if (allowed) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url}; use ${allowed}`, { allow: allowed });
+      if (files.size > 0 && method !== 'GET' && files.has(url)) {
+        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url}; use GET`, { allow: 'GET' });
+      }
+      throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${url.slice(0, 200)}`);
+    });
+  });
+
+  // ---- WebSocket ------------------------------------------------------------------------------------------------
+  const sendWs = (ws: WebSocket<Session>, msg: object): void => {
+    const s = ws.getUserData();
+    if (s.closed) return;
+    ws.send(JSON.stringify(msg), false);
+  };
+  const answer = (ws: WebSocket<Session>, force: boolean): void => {
+    const s = ws.getUserData();
+    if (!force && ws.getBufferedAmount() > BACKPRESSURE_BYTES) {
+      s.owed = true; // latest state wins: the drain handler sends one prediction for everything that came meanwhile
+      return;
+    }
+    s.owed = false;
+    const p = o.holder.predictor;
+    if (!p) return wsError(ws, 'not_ready', 'no model loaded yet');
+    const pred = predictRaster(p, s.raster.pixels, s.spec.width, s.spec.height, s.raster.bbox);
+    count(pred, 'ws');
+    sendWs(ws, { type: 'prediction', seq: ++s.seq, digit: pred.digit, probs: pred.probs, model: p.version });
+  };
+  const wsError = (ws: WebSocket<Session>, code: ErrorCode, message: string): void => {
+    const s = ws.getUserData();
+    m.errors.inc({ kind: code === 'limit' ? 'limit' : 'bad_message', transport: 'ws' });
+    const now = Date.now();
+    s.errorTimes.push(now);
+    while (s.errorTimes.length > 0 && s.errorTimes[0]! < now - LIMITS.errorWindowMs) s.errorTimes.shift();
+    if (s.errorTimes.length > LIMITS.maxErrorsPerWindow) {
+      m.errors.inc({ kind: 'abuse', transport: 'ws' });
+      sendWs(ws, { type: 'error', code: 'limit', message: 'too many invalid messages: closing the connection' });
+      ws.end(1008, 'too many invalid messages');
+      return;
+    }
+    sendWs(ws, { type: 'error', code, message });
+  };
+
+  app.ws<Session>('/ws', {
+    maxPayloadLength: LIMITS.maxWsMessageBytes,
+    idleTimeout: 120,
+    maxBackpressure: 1024 * 1024,
+    closeOnBackpressureLimit: 1, // a client that lets 1 MiB pile up is not reading: drop it (typed as a number in this d.ts)
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const spec = { ...DEFAULT_CANVAS };
+      const session: Session = { spec, raster: new StrokeRaster(spec), inStroke: false, seq: 0, owed: false, errorTimes: [], closed: false };
+      res.upgrade(session, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => {
+      sockets.add(ws);
+      m.wsConnections.inc();
+    },
+    message: (ws, message, isBinary) => {
+      const t0 = process.hrtime.bigint();
+      let type = 'invalid';
+      const s = ws.getUserData();
+      try {
+        if (isBinary) throw new ProtocolError('binary_unsupported', 'binary messages are not supported: send JSON text');
+        // Decode now: uWS neuters `message` when this callback returns.
+        const msg = parseClientMessage(Buffer.from(message).toString('utf8'), s.spec);
+        type = msg.type;
+        switch (msg.type) {
+          case 'hello':
+            s.spec = { width: msg.width, height: msg.height, brush: msg.brush };
+            s.raster = new StrokeRaster(s.spec);
+            s.inStroke = false;
+            break;
+          case 'begin':
+            if (s.raster.strokes >= LIMITS.maxStrokes) throw new ProtocolError('limit', `more than ${LIMITS.maxStrokes} strokes: send "clear" first`);
+            if (s.raster.points + 1 > LIMITS.maxPointsPerDrawing) throw new ProtocolError('limit', `more than ${LIMITS.maxPointsPerDrawing} points: send "clear" first`);
+            s.raster.begin(msg.x, msg.y);
+            s.inStroke = true;
+            break;
+          case 'move':
+            if (!s.inStroke) throw new ProtocolError('bad_message', '"move" outside a stroke: send "begin" first');
+            if (s.raster.points + msg.points.length / 2 > LIMITS.maxPointsPerDrawing) {
+              throw new ProtocolError('limit', `more than ${LIMITS.maxPointsPerDrawing} points: send "clear" first`);
+            }
+            s.raster.extend(msg.points);
+            break;
+          case 'end':
+            if (s.inStroke) s.raster.end();
+            s.inStroke = false;
+            break;
+          case 'clear':
+            s.raster.clear();
+            s.inStroke = false;
+            break;
+          case 'predict':
+            break;
+        }
+        answer(ws, msg.type === 'predict');
+      } catch (err) {
+        if (err instanceof ProtocolError) wsError(ws, err.code, err.message);
+        else {
+          console.error(err);
+          m.errors.inc({ kind: 'internal', transport: 'ws' });
+          sendWs(ws, { type: 'error', code: 'bad_message', message: 'internal error' });
+        }
+      } finally {
+        m.wsDuration.observe({ type }, Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+    },
+    drain: (ws) => {
+      const s = ws.getUserData();
+      if (s.owed && ws.getBufferedAmount() <= BACKPRESSURE_BYTES) answer(ws, false);
+    },
+    close: (ws) => {
+      ws.getUserData().closed = true;
+      sockets.delete(ws);
+      m.wsConnections.dec();
+    },
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(o.host, o.port, (listen: us_listen_socket | false) => {
+      if (!listen) {
+        reject(new Error(`cannot listen on ${o.host}:${o.port} (in use, or not allowed) → pick another with PORT=… or --port`));
+        return;
+      }
+      const port = uws.us_socket_local_port(listen as unknown as Parameters<UwsModule['us_socket_local_port']>[0]);
+      resolve({
+        port,
+        close: async () => {
+          uws.us_listen_socket_close(listen);
+          for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
+        },
+      });
+    });
+  });
+}
+
+function checkModelName(name: string): void {
+  if (name !== MODEL_NAME) throw new HttpError(404, 'not_found', `model "${name.slice(0, 100)}" not found (this server has "${MODEL_NAME}")`);
+}
+
+function protocolKind(code: ErrorCode): ErrorKind {
+  return code === 'bad_json' ? 'bad_json' : code === 'limit' ? 'limit' : 'bad_request';
+}
+
+// OIP v2 inference request: inputs[0] FP32 with shape [N, 784] or [N, 28, 28]; data flat or nested (row-major).
+function parseInferRequest(value: unknown): { n: number; data: Float32Array; id?: string; outputs?: string[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'bad_request', 'body must be an inference request object with "inputs"');
+  }
+  const r = value as Record<string, unknown>;
+  if (r.id !== undefined && typeof r.id !== 'string') throw new HttpError(400, 'bad_request', '"id" must be a string');
+  if (!Array.isArray(r.inputs) || r.inputs.length !== 1) throw new HttpError(400, 'bad_request', '"inputs" must be an array of exactly one tensor');
+  const t = r.inputs[0] as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null) throw new HttpError(400, 'bad_request', 'inputs[0] must be a tensor object');
+  if (t.datatype !== 'FP32') throw new HttpError(400, 'bad_request', `inputs[0].datatype must be "FP32", got ${JSON.stringify(t.datatype)}`);
+  const shape = t.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new HttpError(400, 'bad_request', 'inputs[0].shape must be an array of positive integers');
+  }
+  const ok = (shape.length === 2 && shape[1] === 784) || (shape.length === 3 && shape[1] === 28 && shape[2] === 28);
+  if (!ok) throw new HttpError(400, 'bad_request', `inputs[0].shape must be [N, 784] or [N, 28, 28], got [${shape.join(', ')}]`);
+  const n = shape[0] as number;
+  if (n > LIMITS.maxBatch) throw new HttpError(400, 'limit', `batch of ${n} images exceeds the limit of ${LIMITS.maxBatch}`);
+  const flat = Array.isArray(t.data) ? (t.data as unknown[]).flat(2) : undefined;
+  if (!flat) throw new HttpError(400, 'bad_request', 'inputs[0].data must be an array of numbers');
+  if (flat.length !== n * INPUT_SIZE) {
+    throw new HttpError(400, 'bad_request', `inputs[0].data has ${flat.length} values; shape [${shape.join(', ')}] needs ${n * INPUT_SIZE}`);
+  }
+  const data = new Float32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
+      throw new HttpError(400, 'bad_request', `inputs[0].data[${i}] = ${JSON.stringify(v)} is not a number in [0, 1]`);
+    }
+    data[i] = v;
+  }
+  let outputs: string[] | undefined;
+  if (r.outputs !== undefined) {
+    if (!Array.isArray(r.outputs)) throw new HttpError(400, 'bad_request', '"outputs" must be an array of {"name"}');
+    outputs = r.outputs.map((o, i) => {
+      const name = (o as { name?: unknown } | null)?.name;
+      if (name !== 'probabilities' && name !== 'digit') {
+        throw new HttpError(400, 'bad_request', `outputs[${i}].name must be "probabilities" or "digit"`);
+      }
+      return name;
+    });
+  }
+  return { n, data, ...(r.id !== undefined ? { id: r.id as string } : {}), ...(outputs ? { outputs } : {}) };
+}
+
+export type { HttpRequest };

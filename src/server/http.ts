@@ -1,0 +1,85 @@
+// HTTP plumbing for uWebSockets.js handlers, obeying its lifetime rules: register onAborted before any await, read
+// the request's headers synchronously, copy body chunks before the callback returns (uWS neuters them), and cork
+// every write made after an await. One error type carries its HTTP status and JSON body.
+
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { ErrorKind } from '../metrics/metrics.js';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly kind: ErrorKind, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+/** Response state shared by a handler's steps: aborted (client gone) and the status written (for metrics). */
+export interface Exchange {
+  readonly res: HttpResponse;
+  aborted: boolean;
+  status: number;
+}
+
+export function begin(res: HttpResponse): Exchange {
+  const ex: Exchange = { res, aborted: false, status: 0 };
+  res.onAborted(() => { ex.aborted = true; });
+  return ex;
+}
+
+/** Collects the body up to `limit` bytes; rejects with 413 as soon as it is exceeded (before buffering more). */
+export function readBody(ex: Exchange, req: HttpRequest, limit: number): Promise<Buffer> {
+  const declared = Number(req.getHeader('content-length') || NaN);
+  return new Promise((resolve, reject) => {
+    if (declared > limit) {
+      reject(new HttpError(413, 'too_large', `body of ${declared} bytes exceeds the ${limit}-byte limit`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    ex.res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        reject(new HttpError(413, 'too_large', `body exceeds the ${limit}-byte limit`));
+        return;
+      }
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // copy: uWS reuses the chunk's memory after we return
+      if (isLast) {
+        done = true;
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      }
+    });
+  });
+}
+
+/** Writes a complete response (corked), unless the client has gone. */
+export function send(ex: Exchange, status: number, body: string | Uint8Array, contentType: string,
+  headers: Record<string, string> = {}, closeConnection = false): void {
+  ex.status = status;
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(STATUS_TEXT[status] ?? String(status));
+    ex.res.writeHeader('content-type', contentType);
+    for (const [k, v] of Object.entries(headers)) ex.res.writeHeader(k, v);
+    ex.res.end(body, closeConnection);
+  });
+}
+
+export function sendJson(ex: Exchange, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  send(ex, status, JSON.stringify(value), 'application/json', headers);
+}
+
+/** JSON.parse with a 400 that says where the JSON broke. */
+export function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'bad_json', `body is not valid JSON: ${(err as Error).message}`);
+  }
+}

