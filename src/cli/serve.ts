@@ -3,19 +3,21 @@
 // gracefully. Only cli/ calls process.exit.
 
 import { parseArgs } from 'node:util';
-import { serve } from '../server/serve.js';
+import { serve, runAsServeWorker } from '../server/serve.js';
 import { readEnvironment } from '../config.js';
 
 const USAGE = `Usage: npm run serve -- [flags]
   --port <n>      port (default $PORT or 3000; 0 picks a free one)
   --host <addr>   address to bind (default $HOST or 0.0.0.0)
   --models <dir>  model registry (default models)
+  --workers <n>   worker threads serving the same port (default $WORKERS or the number of cores)
   --help          this text`;
 
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean' } } }));
+    ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
+      workers: { type: 'string' }, help: { type: 'boolean' } } }));
   } catch (err) {
     console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -30,11 +32,19 @@ async function main(): Promise<number> {
     console.error(`error: --port must be an integer in [0, 65535], got "${values.port}"`);
     return 2;
   }
-  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', log: (line) => console.log(line) });
+  const workers = values.workers !== undefined ? Number(values.workers) : env.workers;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    console.error(`error: --workers must be an integer in [1, 256], got "${values.workers}"`);
+    return 2;
+  }
+  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', workers, log: (line) => console.log(line) });
   return -1; // keep running until a signal
 }
 
-main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+// The same bundle is the entry of serve()'s worker threads: there it serves instead of running main().
+if (!runAsServeWorker()) {
+  main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -11,7 +11,7 @@ import { readParams, resolveConfig } from '../train/options.js';
 import { runTraining } from '../train/run.js';
 import { installRunGuards } from '../tracking/index.js';
 import { readEnvironment } from '../config.js';
-import { serve } from '../server/serve.js';
+import { serve, runAsServeWorker } from '../server/serve.js';
 
 const MODELS = 'models';
 
@@ -46,7 +46,7 @@ async function main(): Promise<number> {
   const current = registry.list().find((v) => v.current);
   if (current) console.log(`current model ${current.version}: test accuracy ${(100 * current.testAccuracy).toFixed(2)}%`);
   const env = readEnvironment();
-  await serve({ port: env.port, host: env.host, modelsDir: MODELS, log: (line) => console.log(line) });
+  await serve({ port: env.port, host: env.host, modelsDir: MODELS, workers: env.workers, log: (line) => console.log(line) });
   return -1; // serving: the process ends on SIGINT/SIGTERM
 }
 
@@ -65,7 +65,10 @@ function selfCheck(core: CoreExports): void {
   if (!(maxErr < 1e-3)) throw new Error(`numeric core self-check failed: SIMD and scalar matmul differ by ${maxErr}`);
 }
 
-main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+// The same bundle is the entry of serve()'s worker threads: there it serves instead of running main().
+if (!runAsServeWorker()) {
+  main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

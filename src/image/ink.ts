@@ -20,19 +20,20 @@ const MIN_CONTRAST = 0.1;
 const FAINT = 0.2;
 const BINS = 4096;
 
+/** The histogram bin of a value in [0, 1]: BINS equal bins, 1 itself in the last. */
+function bin(v: number): number {
+  const b = (v * BINS) | 0; // v ≥ 0, so truncation is floor
+  return b < BINS - 1 ? b : BINS - 1;
+}
+
 /**
- * The q-quantile (the ⌊q·(n − 1)⌋-th smallest) of the values in [0, 1] for which `keep` holds, read off a histogram:
- * `up` = false gives the lower edge of its bin, true the upper edge, so the answer is within 1/4096 of exact and
- * a run of exact 0s (or 1s) yields exactly 0 (or 1). Returns NaN when no value is kept.
+ * The q-quantile (the ⌊q·(n − 1)⌋-th smallest of the n counted values) read off a histogram: `up` = false gives the
+ * lower edge of its bin, true the upper edge. So it is within 1/4096 of exact, and a majority of exact 0s (or 1s)
+ * yields exactly 0 (or 1). NaN when nothing was counted.
  */
-function quantile(values: Float32Array, q: number, up: boolean, keep: (v: number) => boolean): number {
-  const hist = new Uint32Array(BINS);
+function quantile(hist: Uint32Array, q: number, up: boolean): number {
   let n = 0;
-  for (const v of values) {
-    if (!keep(v)) continue;
-    hist[Math.min(BINS - 1, Math.floor(v * BINS))]!++;
-    n++;
-  }
+  for (let b = 0; b < BINS; b++) n += hist[b]!;
   if (n === 0) return NaN;
   const k = Math.floor(q * (n - 1));
   let seen = 0;
@@ -43,11 +44,10 @@ function quantile(values: Float32Array, q: number, up: boolean, keep: (v: number
   return 1; // unreachable: the counts add up to n > k
 }
 
-const all = (): boolean => true;
-
 /**
  * White-on-black ink in [0, 1] (width × height, row-major) from luminance in [0, 1] (decodePng's `gray`).
- * Values outside [0, 1] are clamped and NaN counts as 0. Called by the server before preprocessing.
+ * Values outside [0, 1] are clamped and NaN counts as 0; `gray` is not modified. Called by the server before
+ * preprocessing. Five passes over the pixels, each fused with the histogram the next step needs; one allocation.
  */
 export function toInk(gray: Float32Array, width: number, height: number): Float32Array {
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) {
@@ -56,25 +56,43 @@ export function toInk(gray: Float32Array, width: number, height: number): Float3
   if (gray.length !== width * height) {
     throw new RangeError(`toInk: ${gray.length} values for a ${width}×${height} image (${width * height})`);
   }
-  const v = new Float32Array(gray.length);
-  for (let i = 0; i < gray.length; i++) {
+  const n = gray.length;
+  const v = new Float32Array(n); // v, then d, then the output, in place
+  const hist = new Uint32Array(BINS);
+  for (let i = 0; i < n; i++) {
     const g = gray[i]!;
-    v[i] = g > 0 ? (g < 1 ? g : 1) : 0; // clamp; NaN fails `g > 0` and becomes 0
+    const x = g > 0 ? (g < 1 ? g : 1) : 0; // clamp; NaN fails `g > 0` and becomes 0
+    v[i] = x;
+    hist[bin(x)]!++;
   }
-  if (quantile(v, 0.5, false, all) > LIGHT_BACKGROUND) for (let i = 0; i < v.length; i++) v[i] = 1 - v[i]!;
-
-  const median = quantile(v, 0.5, false, all);
-  const deviation = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) deviation[i] = Math.abs(v[i]! - median);
-  const level = median + NOISE_SIGMAS * MAD_TO_SIGMA * quantile(deviation, 0.5, false, all);
-
-  const out = deviation; // reused: d = max(0, v − level)
-  for (let i = 0; i < v.length; i++) out[i] = Math.max(0, v[i]! - level);
-  const strength = quantile(out, INK_QUANTILE, true, (d) => d > 0);
-  if (!(strength >= MIN_CONTRAST)) return out.fill(0); // NaN (nothing above the level) included
-  for (let i = 0; i < out.length; i++) {
-    const x = Math.min(1, out[i]! / strength);
-    out[i] = x < FAINT ? 0 : x;
+  if (quantile(hist, 0.5, false) > LIGHT_BACKGROUND) {
+    hist.fill(0);
+    for (let i = 0; i < n; i++) {
+      const x = 1 - v[i]!;
+      v[i] = x;
+      hist[bin(x)]!++;
+    }
   }
-  return out;
+  const median = quantile(hist, 0.5, false);
+  hist.fill(0);
+  for (let i = 0; i < n; i++) hist[bin(Math.abs(v[i]! - median))]!++;
+  const level = median + NOISE_SIGMAS * MAD_TO_SIGMA * quantile(hist, 0.5, false);
+
+  hist.fill(0);
+  for (let i = 0; i < n; i++) {
+    const d = v[i]! - level;
+    if (d > 0) {
+      v[i] = d;
+      hist[bin(d)]!++;
+    } else {
+      v[i] = 0;
+    }
+  }
+  const strength = quantile(hist, INK_QUANTILE, true); // over d > 0 only
+  if (!(strength >= MIN_CONTRAST)) return v.fill(0); // NaN (nothing above the level) included
+  for (let i = 0; i < n; i++) {
+    const x = v[i]! / strength;
+    v[i] = x >= 1 ? 1 : x < FAINT ? 0 : x;
+  }
+  return v;
 }

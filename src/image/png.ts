@@ -31,7 +31,9 @@ export const DEFAULT_MAX_PIXELS = 4096 * 4096;
 export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** One Adam7 pass (or the whole image when not interlaced): pixels (x0 + i·dx, y0 + j·dy), width × height of them. */
-export interface Pass {
+interface Pass {
+  /** Adam7 pass number 1..7; 0 when the image is not interlaced. */
+  readonly pass: number;
   readonly x0: number;
   readonly y0: number;
   readonly dx: number;
@@ -46,10 +48,10 @@ const ADAM7 = [
 ] as const;
 
 /** The non-empty passes of an image; a pass with no columns or no rows has no scanlines at all (not even filter bytes). */
-export function passes(width: number, height: number, interlaced: boolean): Pass[] {
-  if (!interlaced) return [{ x0: 0, y0: 0, dx: 1, dy: 1, width, height }];
-  return ADAM7.map(([x0, y0, dx, dy]) => ({
-    x0, y0, dx, dy,
+function passes(width: number, height: number, interlaced: boolean): Pass[] {
+  if (!interlaced) return [{ pass: 0, x0: 0, y0: 0, dx: 1, dy: 1, width, height }];
+  return ADAM7.map(([x0, y0, dx, dy], k) => ({
+    pass: k + 1, x0, y0, dx, dy,
     width: Math.max(0, Math.ceil((width - x0) / dx)),
     height: Math.max(0, Math.ceil((height - y0) / dy)),
   })).filter((p) => p.width > 0 && p.height > 0);
@@ -84,16 +86,16 @@ export function decodePng(bytes: Uint8Array, limits: PngLimits = {}): DecodedPng
   const read = pixelReader(chunks);
   const bpp = Math.max(1, (CHANNELS[header.colourType] * header.bitDepth) >> 3);
   let offset = 0;
-  list.forEach((p, k) => {
+  for (const p of list) {
     const stride = strideOf(header, p.width);
-    unfilterRows(raw, offset, stride, p.height, bpp, header.interlaced ? ` of pass ${k + 1}` : '');
+    unfilterRows(raw, offset, stride, p.height, bpp, p.pass > 0 ? ` of pass ${p.pass}` : '');
     for (let j = 0; j < p.height; j++) {
       const row = offset + j * (stride + 1) + 1;
       let out = (p.y0 + j * p.dy) * width + p.x0;
       for (let i = 0; i < p.width; i++, out += p.dx) gray[out] = read(raw, row, i);
     }
     offset += p.height * (stride + 1);
-  });
+  }
   return { width, height, gray };
 }
 

@@ -3,7 +3,7 @@
 // against them. Used by test/preprocess.test.ts and bench/preprocess.bench.ts; not exported from index.ts and never
 // on a request path.
 
-import { CENTRE, INK_BOX, INK_THRESHOLD, SIDE, type CanvasSpec } from './spec.js';
+import { CENTRE_OF_MASS as C, INK_BOX, INK_THRESHOLD, SIDE, type CanvasSpec } from './spec.js';
 
 /** Coverage max_segments clamp(r + 0.5 − d, 0, 1) over the whole canvas; a stroke's first point is a dot. */
 export function rasterizeReference(strokes: ReadonlyArray<ReadonlyArray<readonly [number, number]>>,
@@ -62,15 +62,22 @@ export function normalizeReference(raster: ArrayLike<number>, width: number, hei
   if (m === 0) return null;
   const cx = mx / m, cy = my / m;
   const w = x1 - x0, h = y1 - y0;
-  const s = INK_BOX / Math.max(w, h);
+  // Ink extent to sub-pixel precision: the box less the uncovered parts of its edge lines (see normalize.ts).
+  let cl = 0, cr = 0, ct = 0, cb = 0;
+  for (let y = y0; y < y1; y++) { cl = Math.max(cl, v(x0, y)); cr = Math.max(cr, v(x1 - 1, y)); }
+  for (let x = x0; x < x1; x++) { ct = Math.max(ct, v(x, y0)); cb = Math.max(cb, v(x, y1 - 1)); }
+  [cl, cr, ct, cb] = [cl, cr, ct, cb].map((c) => Math.min(1, c)) as [number, number, number, number];
+  const ex = w === 1 ? cl : w - (1 - cl) - (1 - cr);
+  const ey = h === 1 ? ct : h - (1 - ct) - (1 - cb);
+  const s = INK_BOX / Math.max(ex, ey);
   const out = new Float64Array(SIDE * SIDE);
   if (s <= 1) {
     const sx = Math.max(s, 1 / w), sy = Math.max(s, 1 / h);
     for (let j = 0; j < SIDE; j++) {
       for (let i = 0; i < SIDE; i++) {
         // The output pixel's footprint in the source, and the mean of the source over it.
-        const fx0 = cx + (i - CENTRE) / sx, fx1 = cx + (i + 1 - CENTRE) / sx;
-        const fy0 = cy + (j - CENTRE) / sy, fy1 = cy + (j + 1 - CENTRE) / sy;
+        const fx0 = cx + (i - C) / sx, fx1 = cx + (i + 1 - C) / sx;
+        const fy0 = cy + (j - C) / sy, fy1 = cy + (j + 1 - C) / sy;
         let sum = 0;
         for (let y = Math.max(y0, Math.floor(fy0)); y < Math.min(y1, Math.ceil(fy1)); y++) {
           for (let x = Math.max(x0, Math.floor(fx0)); x < Math.min(x1, Math.ceil(fx1)); x++) {
@@ -81,16 +88,16 @@ export function normalizeReference(raster: ArrayLike<number>, width: number, hei
       }
     }
   } else {
-    const ax = s * (x0 - cx) + CENTRE, bx = s * (x1 - cx) + CENTRE;
-    const ay = s * (y0 - cy) + CENTRE, by = s * (y1 - cy) + CENTRE;
+    const ax = s * (x0 - cx) + C, bx = s * (x1 - cx) + C;
+    const ay = s * (y0 - cy) + C, by = s * (y1 - cy) + C;
     for (let j = 0; j < SIDE; j++) {
       const covY = overlap(j, j + 1, ay, by);
       if (covY === 0) continue;
-      const qy = clamp(cy + ((Math.max(j, ay) + Math.min(j + 1, by)) / 2 - CENTRE) / s - 0.5, y0, y1 - 1);
+      const qy = clamp(cy + ((Math.max(j, ay) + Math.min(j + 1, by)) / 2 - C) / s - 0.5, y0, y1 - 1);
       for (let i = 0; i < SIDE; i++) {
         const covX = overlap(i, i + 1, ax, bx);
         if (covX === 0) continue;
-        const qx = clamp(cx + ((Math.max(i, ax) + Math.min(i + 1, bx)) / 2 - CENTRE) / s - 0.5, x0, x1 - 1);
+        const qx = clamp(cx + ((Math.max(i, ax) + Math.min(i + 1, bx)) / 2 - C) / s - 0.5, x0, x1 - 1);
         const xa = Math.floor(qx), ya = Math.floor(qy);
         const xb = Math.min(xa + 1, x1 - 1), yb = Math.min(ya + 1, y1 - 1);
         const fx = qx - xa, fy = qy - ya;

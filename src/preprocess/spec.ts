@@ -13,8 +13,14 @@ export const SIDE = 28;
 /** MNIST size-normalised every digit so its longer side fits this many pixels, keeping the aspect ratio. */
 export const INK_BOX = 20;
 
-/** The centre of the SIDE×SIDE field in continuous coordinates, where the ink's centre of mass is placed. */
-export const CENTRE = SIDE / 2;
+/**
+ * Where the ink's intensity-weighted centre of mass is placed, on both axes, in continuous coordinates: 14.5, the
+ * centre of pixel 14 — not the geometric centre 14.0 of the field. That is what MNIST actually did (it computed the
+ * centre of mass in pixel-index coordinates and shifted it to index 14 by a whole-pixel translation): over the 10k
+ * test digits the centre of mass is at (14.508, 14.493) on average, spread uniformly over [14, 15] (5–95%:
+ * 14.05–14.95). Placing drawings at 14.0 would hand the model inputs half a pixel up-left of its training data.
+ */
+export const CENTRE_OF_MASS = 14.5;
 
 /**
  * A pixel is ink iff its value is strictly greater than this: one 8-bit grey level. It is the float32 rounding of

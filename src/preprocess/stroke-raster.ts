@@ -1,7 +1,8 @@
 // Incremental, anti-aliased, round-brush rasteriser of pen strokes onto a width×height coverage buffer (ink 1,
 // paper 0), shared by the server (strokes streamed over WebSocket) and the browser. Each segment touches only the
-// pixels of its capsule's bounding box, and the ink bounding box is kept up to date as it draws.
-// Not here: MNIST normalisation (normalize.ts), message validation (the server's), any drawing to a real canvas.
+// pixels of its capsule's bounding box; the ink bounding box, and (lazily, on normalize) the summed-area table that
+// makes normalisation O(28²), are kept up to date as it draws.
+// Not here: the normalisation maths (normalize.ts), message validation (the server's), drawing to a real canvas.
 //
 // Coverage of a pixel by a segment AB drawn with radius r = brush/2 (see: the usual "distance-field" anti-aliasing):
 //   c = clamp(r + 0.5 − d, 0, 1),  d = distance from the pixel centre (x + 0.5, y + 0.5) to AB,
@@ -9,7 +10,9 @@
 // Overlapping segments combine with max, so redrawing never darkens and the result does not depend on how the
 // points were split across calls: the same points give the same pixels, bit for bit.
 
-import { INK_THRESHOLD, type CanvasSpec, type PixelBox } from './spec.js';
+import { bandRows, InkIntegral } from './ink-integral.js';
+import { normalizeIntegral, registerIncremental } from './normalize.js';
+import { INK_THRESHOLD, SIDE, type CanvasSpec, type PixelBox } from './spec.js';
 
 const T = INK_THRESHOLD;
 
@@ -41,6 +44,11 @@ export class StrokeRaster {
   private dy0: number;
   private dy1 = 0;
   private box: PixelBox | undefined;
+  // The summed-area table, made on the first normalize(). Per band b, rows [b·K, validTo[b]) of it are up to date;
+  // bands [0, bandsValid) have up-to-date band sums. Drawing lowers both to the first changed row / its band.
+  private integral: InkIntegral | undefined;
+  private validTo = new Int32Array(0);
+  private bandsValid = 1;
 
   constructor(spec: CanvasSpec) {
     const { width, height, brush } = spec;
@@ -61,6 +69,7 @@ export class StrokeRaster {
     this.ix0 = width;
     this.iy0 = height;
     this.dy0 = height;
+    registerIncremental(this.pixels, this);
   }
 
   /** True until some pixel exceeds INK_THRESHOLD. */
@@ -140,9 +149,71 @@ export class StrokeRaster {
     this.end();
   }
 
+  /**
+   * normalizeToMnist of this raster (same result, bit for bit) in O(28² + rows changed since the last call × ink
+   * width): the summed-area table is brought up to date lazily, here, rather than on every segment.
+   */
+  normalize(out: Float32Array): boolean {
+    if (out.length !== SIDE * SIDE) throw new RangeError(`StrokeRaster.normalize: out has ${out.length} values, needs ${SIDE * SIDE}`);
+    if (this.ix1 <= this.ix0) {
+      out.fill(0);
+      return false;
+    }
+    const ig = this.integral ?? this.makeIntegral();
+    const K = ig.K;
+    const L = this.ix0, R = this.ix1, top = this.iy0, bottom = this.iy1;
+    const last = Math.floor((bottom - 1) / K);
+    const validTo = this.validTo;
+    for (let b = Math.floor(top / K); b <= last; b++) {
+      const end = Math.min((b + 1) * K, bottom);
+      const from = validTo[b]!;
+      if (from >= end) continue;
+      for (let r = from; r < end; r++) ig.row(this.pixels, this.width, r, L, R);
+      validTo[b] = end; // rows past the ink's bottom are left stale, and marked so
+    }
+    for (let b = this.bandsValid; b <= last; b++) ig.band(b, L, R);
+    if (last + 1 > this.bandsValid) this.bandsValid = last + 1;
+    normalizeIntegral(ig, this.pixels, this.width, L, top, R, bottom, out);
+    return true;
+  }
+
+  private makeIntegral(): InkIntegral {
+    const ig = new InkIntegral();
+    ig.reset(0, 0, this.width, this.height, bandRows(this.height));
+    const bands = Math.ceil(this.height / ig.K);
+    this.validTo = new Int32Array(bands);
+    for (let b = 0; b < bands; b++) this.validTo[b] = Math.min((b + 1) * ig.K, this.height);
+    this.bandsValid = 1;
+    this.integral = ig;
+    if (this.dy1 > this.dy0) this.changedRows(this.dy0, this.dy1); // what was drawn before the table existed
+    return ig;
+  }
+
+  /** Rows [y0, y1) changed: the table is stale from y0 down (in its band) and band sums after its band. */
+  private changedRows(y0: number, y1: number): void {
+    const ig = this.integral;
+    if (ig === undefined) return;
+    const K = ig.K;
+    const validTo = this.validTo;
+    for (let b = Math.floor(y0 / K), last = Math.floor((y1 - 1) / K); b <= last; b++) {
+      const from = Math.max(y0, b * K);
+      if (from < validTo[b]!) validTo[b] = from;
+    }
+    const b = Math.floor(y0 / K) + 1;
+    if (b < this.bandsValid) this.bandsValid = b;
+  }
+
   /** Back to a blank canvas with no strokes; zeroes only the rows ever written. */
   clear(): void {
     if (this.dy1 > this.dy0) this.pixels.fill(0, this.dy0 * this.width, this.dy1 * this.width);
+    const ig = this.integral;
+    if (ig !== undefined) {
+      if (this.dy1 > this.dy0) ig.zeroRows(this.dy0, this.dy1);
+      const bands = this.validTo.length;
+      ig.zeroBands(0, bands);
+      for (let b = 0; b < bands; b++) this.validTo[b] = Math.min((b + 1) * ig.K, this.height);
+      this.bandsValid = 1;
+    }
     this.drawing = false;
     this.strokeCount = 0;
     this.pointCount = 0;
@@ -184,13 +255,29 @@ export class StrokeRaster {
     const len2 = ex * ex + ey * ey;
     const inv = len2 > 0 ? 1 / len2 : 0; // a dot: t = 0, the distance to A
     let bx0 = this.ix0, by0 = this.iy0, bx1 = this.ix1, by1 = this.iy1;
+    let cy0 = ye, cy1 = ys; // rows where a pixel changed
+    const minX = Math.min(ax, bx), maxX = Math.max(ax, bx);
+    const minY = Math.min(ay, by), maxY = Math.max(ay, by);
     for (let y = ys; y < ye; y++) {
-      const dy = y + 0.5 - ay;
+      const yc = y + 0.5;
+      // Row bound: a point within R of AB is within √(R² − g²) in x of AB's x-range, g = yc's gap to AB's y-range.
+      // Cuts the capsule box's empty corners (a third of it for the short segments of live drawing).
+      const gap = yc < minY ? minY - yc : yc > maxY ? yc - maxY : 0;
+      if (gap >= R) continue;
+      const half = Math.sqrt(R2 - gap * gap);
+      const rs = Math.max(xs, Math.floor(minX - half - 0.5));
+      const re = Math.min(xe, Math.ceil(maxX + half - 0.5));
+      const dy = yc - ay;
       const row = y * W;
       let first = -1;
       let last = -1;
       let inside = false;
-      for (let x = xs; x < xe; x++) {
+      for (let x = rs; x < re; x++) {
+        const k = row + x;
+        const old = px[k]!;
+        // Already fully inked (most of a capsule: consecutive segments overlap): max cannot change it. Such a pixel is
+        // already in the ink box, so skipping it loses nothing.
+        if (old >= 1) continue;
         const dx = x + 0.5 - ax;
         // Closest point of AB to the centre: A + t·(B − A), t the clamped projection.
         let t = (dx * ex + dy * ey) * inv;
@@ -205,13 +292,15 @@ export class StrokeRaster {
         }
         inside = true;
         const c = d2 <= in2 ? 1 : R - Math.sqrt(d2); // in (0, 1] here: the sqrt only on the 1-px anti-aliased rim
-        const k = row + x;
-        if (c > px[k]!) px[k] = c;
+        if (c <= old) continue;
+        px[k] = c;
         // Test the stored float32, not c, so the box agrees exactly with a scan of `pixels`.
         if (px[k]! > T) {
           if (first < 0) first = x;
           last = x;
         }
+        if (y < cy0) cy0 = y;
+        cy1 = y + 1;
       }
       if (first >= 0) {
         if (first < bx0) bx0 = first;
@@ -220,6 +309,7 @@ export class StrokeRaster {
         if (y + 1 > by1) by1 = y + 1;
       }
     }
+    if (cy1 > cy0) this.changedRows(cy0, cy1);
     if (bx0 !== this.ix0 || by0 !== this.iy0 || bx1 !== this.ix1 || by1 !== this.iy1) {
       this.ix0 = bx0;
       this.iy0 = by0;
