@@ -165,6 +165,9 @@ describe('HTTP', () => {
     ['wrong length', JSON.stringify({ image: [0, 1] }), 400, /784 values/],
     ['out-of-range pixel', JSON.stringify({ image: new Array(784).fill(2) }), 400, /image\[0\] = 2 is not in \[0, 1\]/],
     ['null pixel', JSON.stringify({ image: new Array(784).fill(null) }), 400, /image\[0\] must be a number/],
+    ['NaN literal', `{"image": [NaN${',0'.repeat(783)}]}`, 400, /not valid JSON/],
+    ['Infinity (1e999)', `{"image": [1e999${',0'.repeat(783)}]}`, 400, /image\[0\] = Infinity is not in \[0, 1\]/],
+    ['stroke coordinate Infinity', '{"strokes": [[[1e999, 10]]]}', 400, /must be finite/],
     ['raster size mismatch', JSON.stringify({ image: [0, 0, 0], width: 2, height: 2 }), 400, /width × height = 4/],
     ['huge raster', JSON.stringify({ image: [0], width: 100000, height: 1 }), 400, /width = 100000 is outside/],
     ['stroke coordinate out of range', JSON.stringify({ strokes: [[[10, 10], [5000, 10]]] }), 400, /outside \[-280, 560\]/],
@@ -370,11 +373,13 @@ describe('npm run serve --workers 2', () => {
   it('serves one port from two worker threads, sums their metrics, and stops cleanly on SIGTERM', async () => {
     const root = new URL('..', import.meta.url).pathname;
     const bin = mkdtempSync(join(root, 'build', '.test-serve-'));
+    let child: ReturnType<typeof spawn> | undefined;
     try {
       await build({ entryPoints: [join(root, 'src', 'cli', 'serve.ts')], bundle: true, platform: 'node', format: 'esm',
         packages: 'external', outdir: bin, logLevel: 'silent' });
-      const child = spawn(process.execPath, [join(bin, 'serve.js'), '--port', '0', '--host', '127.0.0.1', '--workers', '2',
+      child = spawn(process.execPath, [join(bin, 'serve.js'), '--port', '0', '--host', '127.0.0.1', '--workers', '2',
         '--models', join(tmp, 'models')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = child;
       let out = '';
       const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "serving" line: ${out}`)), 30_000);
@@ -383,8 +388,8 @@ describe('npm run serve --workers 2', () => {
           const m = /serving model \S+ on http:\/\/127\.0\.0\.1:(\d+) with 2 worker threads/.exec(out);
           if (m) { clearTimeout(timer); resolve(Number(m[1])); }
         };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
+        proc.stdout!.on('data', onData);
+        proc.stderr!.on('data', onData);
       });
       const url = `http://127.0.0.1:${port}`;
       const n = 40;
@@ -397,11 +402,12 @@ describe('npm run serve --workers 2', () => {
       const count = Number(/doodle_http_request_duration_seconds_count\{route="predict",method="POST",status="200"\} (\d+)/.exec(text)?.[1]);
       expect(count).toBe(n);
       expect(text).toMatch(/doodle_model_info\{version="[^"]+"\} 1\n/);
-      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
+      const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      proc.kill('SIGTERM');
       expect(await exit).toBe(0);
       expect(out).toContain('SIGTERM: shutting down');
     } finally {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // never leave a server behind
       rmSync(bin, { recursive: true, force: true });
     }
   }, 60_000);
