@@ -1,7 +1,8 @@
 // Preprocessing latency on the live path: StrokeRaster.extend with 4 new points, normalizeToMnist of a typical digit
 // (a figure-eight, ink box ≈ 120×180 on the default 280×280 canvas, brush 18), and both together (one pen-move
-// update). Validates against the plain oracles in src/preprocess/reference.ts first, then times (median, p10–p90 of
-// many single calls, single thread). Prints a table and writes build/bench/preprocess.json (machine, Node, results).
+// update), plus the from-scratch and one-shot paths. Validates against the plain oracles in src/preprocess/reference.ts
+// first, then times (median, p10–p90 of single calls in interleaved rounds, one thread). Prints a table and writes
+// bench/results/preprocess.json (machine, Node, results).
 //   npx esbuild bench/preprocess.bench.ts --bundle --platform=node --format=esm --outfile=build/bench/preprocess.mjs \
 //     && node build/bench/preprocess.mjs
 
@@ -10,7 +11,7 @@ import { arch, cpus, platform } from 'node:os';
 import { SIDE, StrokeRaster, normalizeToMnist, rasterizeStrokes, type CanvasSpec } from '../src/preprocess/index.js';
 import { normalizeReference, rasterizeReference } from '../src/preprocess/reference.js';
 
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 600);
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 1500); // per case, over all rounds
 type Pt = readonly [number, number];
 
 /** A figure-eight, sampled every ~4 canvas px (a pointermove rate's worth of spacing), scaled by k. */
@@ -31,19 +32,34 @@ function figureEight(k = 1): Pt[] {
 
 interface Timing { medianUs: number; p10Us: number; p90Us: number; samples: number }
 
-/** Times `fn` (which does `inner` operations per call) repeatedly for BUDGET_MS; statistics per operation. */
-function time(fn: () => void, inner = 1): Timing {
-  for (let i = 0; i < 200; i++) fn(); // warm-up: let the JIT tier up
-  const samples: number[] = [];
-  const start = performance.now();
-  while (performance.now() - start < BUDGET_MS && samples.length < 200_000) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1000 / inner);
+/**
+ * Single-call samples of each case, gathered in ROUNDS interleaved rounds (this shared VM's speed drifts by ±30% from
+ * second to second; interleaving spreads that over every case instead of penalising whichever ran in a slow patch).
+ */
+const ROUNDS = 6;
+interface Case { name: string; fn: () => void; inner: number; samples: number[] }
+const cases: Case[] = [];
+function bench(name: string, fn: () => void, inner = 1): void {
+  cases.push({ name, fn, inner, samples: [] });
+}
+
+function runAll(): Array<{ case: string; timing: Timing }> {
+  for (const c of cases) for (let i = 0; i < 200; i++) c.fn(); // warm-up: let the JIT tier up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) {
+      const start = performance.now();
+      while (performance.now() - start < BUDGET_MS / ROUNDS) {
+        const t0 = process.hrtime.bigint();
+        c.fn();
+        c.samples.push(Number(process.hrtime.bigint() - t0) / 1000 / c.inner);
+      }
+    }
   }
-  samples.sort((a, b) => a - b);
-  const q = (p: number): number => samples[Math.floor(p * (samples.length - 1))]!;
-  return { medianUs: q(0.5), p10Us: q(0.1), p90Us: q(0.9), samples: samples.length };
+  return cases.map((c) => {
+    const s = c.samples.sort((a, b) => a - b);
+    const q = (p: number): number => s[Math.floor(p * (s.length - 1))]!;
+    return { case: c.name, timing: { medianUs: q(0.5), p10Us: q(0.1), p90Us: q(0.9), samples: s.length } };
+  });
 }
 
 function check(name: string, ok: boolean, detail: string): void {
@@ -87,44 +103,49 @@ function extendRunner(spec: CanvasSpec, path: Pt[]): { step: () => void; raster:
   return { step, raster };
 }
 
-const rows: Array<{ case: string; timing: Timing }> = [];
 const out = new Float32Array(SIDE * SIDE);
 for (const k of [1, 2]) {
   const spec: CanvasSpec = { width: 280 * k, height: 280 * k, brush: 18 * k };
   const path = figureEight(k);
   validate(spec, path);
   const full = rasterizeStrokes([path], spec);
+  const copy = Float32Array.from(full.pixels); // not a StrokeRaster's buffer: the from-scratch path
   const b = full.bbox!;
   const tag = `${spec.width}×${spec.height} brush ${spec.brush}`;
   console.log(`${tag}: ${path.length} points, ink box ${b.x1 - b.x0}×${b.y1 - b.y0}`);
 
   const ext = extendRunner(spec, path);
-  rows.push({ case: `extend(4 points) ${tag}`, timing: time(ext.step) });
-  const reps = 20;
-  rows.push({ case: `normalizeToMnist with bbox ${tag}`, timing: time(() => {
-    for (let i = 0; i < reps; i++) normalizeToMnist(full.pixels, spec.width, spec.height, out, full.bbox);
-  }, reps) });
-  rows.push({ case: `normalizeToMnist, no bbox ${tag}`, timing: time(() => {
-    for (let i = 0; i < reps; i++) normalizeToMnist(full.pixels, spec.width, spec.height, out);
-  }, reps) });
+  bench(`extend(4 points) ${tag}`, ext.step);
   const upd = extendRunner(spec, path);
-  rows.push({ case: `update = extend(4) + normalize ${tag}`, timing: time(() => {
+  bench(`live update: extend(4) + normalizeToMnist ${tag}`, () => {
     upd.step();
     normalizeToMnist(upd.raster.pixels, spec.width, spec.height, out, upd.raster.bbox);
-  }) });
-  if (k === 1) {
-    rows.push({ case: `reference normalize (oracle) ${tag}`, timing: time(() => {
-      normalizeReference(full.pixels, spec.width, spec.height);
-    }) });
-  }
+  });
+  const reps = 10;
+  bench(`normalizeToMnist, unchanged raster ${tag}`, () => {
+    for (let i = 0; i < reps; i++) normalizeToMnist(full.pixels, spec.width, spec.height, out, full.bbox);
+  }, reps);
+  bench(`normalizeToMnist from scratch, bbox ${tag}`, () => normalizeToMnist(copy, spec.width, spec.height, out, b));
+  bench(`normalizeToMnist from scratch, no bbox ${tag}`, () => normalizeToMnist(copy, spec.width, spec.height, out));
+  bench(`one-shot: rasterizeStrokes + normalize ${tag}`, () => {
+    const r = rasterizeStrokes([path], spec);
+    normalizeToMnist(r.pixels, spec.width, spec.height, out, r.bbox);
+  });
+  if (k === 1) bench(`reference normalize (the oracle) ${tag}`, () => normalizeReference(full.pixels, spec.width, spec.height));
 }
+const rows = runAll();
 
 const width = Math.max(...rows.map((r) => r.case.length));
 console.log(`\n${'case'.padEnd(width)}  median µs   p10–p90 µs      samples`);
 for (const { case: c, timing: t } of rows) {
-  console.log(`${c.padEnd(width)}  ${t.medianUs.toFixed(2).padStart(9)}   ${`${t.p10Us.toFixed(2)}–${t.p90Us.toFixed(2)}`.padEnd(14)}  ${t.samples}`);
+  const spread = `${t.p10Us.toFixed(2)}–${t.p90Us.toFixed(2)}`;
+  console.log(`${c.padEnd(width)}  ${t.medianUs.toFixed(2).padStart(9)}   ${spread.padEnd(14)}  ${t.samples}`);
 }
-const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, arch: arch(), platform: platform(), node: process.version };
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, arch: arch(), platform: platform(), node: process.version,
+};
 mkdirSync('build/bench', { recursive: true });
-writeFileSync('build/bench/preprocess.json', JSON.stringify({ date: new Date().toISOString(), machine, budgetMs: BUDGET_MS, rows }, null, 2) + '\n');
-console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wrote build/bench/preprocess.json`);
+const result = { date: new Date().toISOString(), machine, budgetMs: BUDGET_MS, rounds: ROUNDS, rows };
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/preprocess.json', JSON.stringify(result, null, 2) + '\n');
+console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wrote bench/results/preprocess.json`);

@@ -19,6 +19,9 @@ export const LIMITS = Object.freeze({
   maxCanvas: 2048,
   /** Brush diameter, canvas pixels. */
   maxBrush: 512,
+  /** Open WebSocket connections per server thread: a live drawing holds ~1 MB (raster + its running-sum table),
+   * so this bounds the memory drawers can take (503 on upgrade beyond it). */
+  maxConnections: 256,
   /** Images in one /v2 infer request. */
   maxBatch: 1024,
   /** Invalid messages a connection may send within errorWindowMs before it is closed as abusive. */

@@ -1,7 +1,7 @@
 // `npm run eval -- [--model <version|prefix|current|path>] [--out metrics.json]`: test accuracy, per-class accuracy
 // and the confusion matrix of a model on the 10k MNIST test images; writes metrics.json atomically.
 
-import { parseArgs } from 'node:util';
+import { parseFlags, runCli } from './args.js';
 import { loadCore } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Mlp } from '../nn/mlp.js';
@@ -21,17 +21,8 @@ const USAGE = `Usage: npm run eval -- [flags]
   --help           this text`;
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: { model: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' },
-        help: { type: 'boolean' } },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const { values } = parseFlags({ model: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' },
+    models: { type: 'string' }, help: { type: 'boolean' } });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -59,7 +50,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+runCli(main, USAGE);

@@ -2,7 +2,7 @@
 // (PORT and HOST from the environment are the defaults). SIGHUP reloads the model; SIGINT/SIGTERM shut down
 // gracefully. Only cli/ calls process.exit.
 
-import { parseArgs } from 'node:util';
+import { parseFlags, runCli, UsageError } from './args.js';
 import { serve, runAsServeWorker } from '../server/serve.js';
 import { readEnvironment } from '../config.js';
 
@@ -14,37 +14,20 @@ const USAGE = `Usage: npm run serve -- [flags]
   --help          this text`;
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
-      workers: { type: 'string' }, help: { type: 'boolean' } } }));
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const { values } = parseFlags({ port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
+    workers: { type: 'string' }, help: { type: 'boolean' } });
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
   const env = readEnvironment();
   const port = values.port !== undefined ? Number(values.port) : env.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`error: --port must be an integer in [0, 65535], got "${values.port}"`);
-    return 2;
-  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
   const workers = values.workers !== undefined ? Number(values.workers) : env.workers;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
-    console.error(`error: --workers must be an integer in [1, 256], got "${values.workers}"`);
-    return 2;
-  }
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be an integer in [1, 256], got "${values.workers}"`);
   await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', workers, log: (line) => console.log(line) });
   return -1; // keep running until a signal
 }
 
 // The same bundle is the entry of serve()'s worker threads: there it serves instead of running main().
-if (!runAsServeWorker()) {
-  main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  });
-}
+if (!runAsServeWorker()) runCli(main, USAGE);

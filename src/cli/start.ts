@@ -2,6 +2,7 @@
 // default model (params.yaml) if the registry has none, then serves it on PORT (default 3000) until Ctrl-C.
 // Only cli/ calls process.exit.
 
+import { runCli } from './args.js';
 import { loadCore, type CoreExports } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Random } from '../random.js';
@@ -66,9 +67,4 @@ function selfCheck(core: CoreExports): void {
 }
 
 // The same bundle is the entry of serve()'s worker threads: there it serves instead of running main().
-if (!runAsServeWorker()) {
-  main().then((code) => { if (code >= 0) process.exitCode = code; }, (err: unknown) => {
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  });
-}
+if (!runAsServeWorker()) runCli(main, 'Usage: npm start   (PORT, HOST, WORKERS and MLFLOW_TRACKING_URI from the environment)');

@@ -2,7 +2,7 @@
 // (promoted only if at least as accurate as the current one, unless --force) and optionally to --out.
 // Exit codes: 0 done, 1 error, 2 usage, 130 interrupted (the MLflow run ends as KILLED).
 
-import { parseArgs } from 'node:util';
+import { parseFlags, runCli } from './args.js';
 import { loadCore } from '../wasm/core.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { readParams, resolveConfig, OptionsError, type TrainFlags } from '../train/options.js';
@@ -35,23 +35,14 @@ Trains the 784-…-10 MLP on MNIST with the WebAssembly kernels. Defaults come f
 Tracking: runs go to ./mlruns (MLflow file store), or to MLFLOW_TRACKING_URI when it is an http(s):// URL.`;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        layers: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
-        optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' },
-        'warmup-epochs': { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
-        seed: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' },
-        limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' },
-        models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' }, help: { type: 'boolean' },
-      },
-      allowPositionals: false,
-    });
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const args = parseFlags({
+    layers: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+    optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' },
+    'warmup-epochs': { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
+    seed: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' },
+    limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' },
+    models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' }, help: { type: 'boolean' },
+  });
   const v = args.values;
   if (v.help) {
     console.log(USAGE);
@@ -67,6 +58,7 @@ async function main(): Promise<number> {
     config = resolveConfig(params.train, flags);
     dataDir = v.data ?? params.data.dir;
   } catch (err) {
+    // A bad value is a usage error (exit 2) but its message is enough without the whole usage text.
     if (err instanceof OptionsError) {
       console.error(`error: ${err.message}`);
       return 2;
@@ -104,7 +96,4 @@ function pick(v: Record<string, string | boolean | undefined>): TrainFlags {
   return out as TrainFlags;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+runCli(main, USAGE);

@@ -15,7 +15,9 @@ export function coverageFromRgba(rgba: ArrayLike<number>, width: number, height:
     throw new RangeError(`coverageFromRgba: dimensions must be positive integers, got ${width}×${height}`);
   }
   const n = width * height;
-  if (rgba.length !== 4 * n) throw new RangeError(`coverageFromRgba: ${rgba.length} bytes, ${width}×${height} RGBA needs ${4 * n}`);
+  if (rgba.length !== 4 * n) {
+    throw new RangeError(`coverageFromRgba: ${rgba.length} bytes, ${width}×${height} RGBA needs ${4 * n}`);
+  }
   if (out.length !== n) throw new RangeError(`coverageFromRgba: out has ${out.length} values, needs ${n}`);
   const dark = polarity === 'dark-on-light';
   const k = 1 / (255 * 255); // α/255 · Y/255

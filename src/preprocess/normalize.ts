@@ -1,7 +1,7 @@
 // MNIST-style normalisation of a coverage raster into the 28×28 model input, the way the MNIST digits were made:
 // crop to the ink's bounding box, scale so the longer side is 20 px keeping the aspect ratio (area-averaging when
 // shrinking, bilinear when enlarging), and place the result so its intensity-weighted centre of mass is at
-// CENTRE_OF_MASS (14.5, see spec.ts), to sub-pixel precision. No allocation per call (module-level scratch).
+// CENTRE_OF_MASS (14.5, see spec.ts), to sub-pixel precision. No allocation per call (module-level scratch, up to 8 MB).
 // Not here: rasterising strokes (stroke-raster.ts), decoding images (image-data.ts), rotation/deskewing (MNIST did
 // none), or validating messages (the server's); only cheap shape checks that throw RangeError.
 //
@@ -20,6 +20,9 @@ export interface IncrementalRaster {
   readonly spec: { readonly width: number; readonly height: number };
   readonly bbox: PixelBox | undefined;
   normalize(out: Float32Array): boolean;
+  /** Whether keeping a table pays: false the first time for a raster without one (a one-shot HTTP drawing would
+   * allocate it for nothing), true from the second call on (a live drawing). */
+  preferIncremental(): boolean;
 }
 
 const incremental = new WeakMap<object, IncrementalRaster>();
@@ -29,14 +32,17 @@ export function registerIncremental(pixels: Float32Array, owner: IncrementalRast
   incremental.set(pixels, owner);
 }
 
-const scratch = new InkIntegral(); // the from-scratch path's table, grown to the largest crop seen
+// The from-scratch path's table, reused and grown up to SCRATCH_CELLS positions (8 MB); a larger crop (a big PNG)
+// gets a table of its own for the call, so one huge upload does not pin its memory for the life of the process.
+const scratch = new InkIntegral();
+const SCRATCH_CELLS = 1 << 20;
 
 /**
  * MNIST-style normalisation of a coverage raster (values ≥ 0, ink high, nominally in [0, 1]) into out[0..784).
  * Returns false, with out all zeros, when no value exceeds INK_THRESHOLD: the caller answers "no ink".
  * `bbox`, if given, must contain all the ink (StrokeRaster.bbox does); only it is scanned. Values ≤ INK_THRESHOLD
- * count as paper (0) everywhere. Output values are clamped to [0, 1]. Given a StrokeRaster's own `pixels`, the work
- * is delegated to its incrementally maintained table (same result, bit for bit).
+ * count as paper (0) everywhere. Output values are clamped to [0, 1]. Given a StrokeRaster's own `pixels` (from its
+ * second normalisation on), the work is delegated to its incrementally maintained table (same result, bit for bit).
  */
 export function normalizeToMnist(raster: ArrayLike<number>, width: number, height: number, out: Float32Array,
   bbox?: PixelBox): boolean {
@@ -52,27 +58,46 @@ export function normalizeToMnist(raster: ArrayLike<number>, width: number, heigh
     ({ x0, y0, x1, y1 } = bbox);
     if (!Number.isInteger(x0) || !Number.isInteger(y0) || !Number.isInteger(x1) || !Number.isInteger(y1) ||
       x0 < 0 || y0 < 0 || x1 > width || y1 > height || x0 > x1 || y0 > y1) {
-      throw new RangeError(`normalizeToMnist: bbox [${x0}, ${x1})×[${y0}, ${y1}) is not integer bounds within ${width}×${height}`);
+      throw new RangeError(`normalizeToMnist: bbox [${x0}, ${x1})×[${y0}, ${y1}) is not integer bounds within ` +
+        `${width}×${height}`);
     }
   }
   const owner = incremental.get(raster);
   if (owner !== undefined && owner.spec.width === width && owner.spec.height === height) {
     const ink = owner.bbox;
-    if (ink === undefined || (x0 <= ink.x0 && y0 <= ink.y0 && x1 >= ink.x1 && y1 >= ink.y1)) return owner.normalize(out);
+    const covers = ink === undefined || (x0 <= ink.x0 && y0 <= ink.y0 && x1 >= ink.x1 && y1 >= ink.y1);
+    if (covers && owner.preferIncremental()) return owner.normalize(out);
   }
 
-  // Tighten [x0, x1)×[y0, y1) to the ink: peel off empty edge rows, then columns. Each peel scans one edge line, so a
-  // tight box costs four early-exit scans, and no box at most one pass over the paper.
+  // Tighten [x0, x1)×[y0, y1) to the ink: peel off empty rows from the top and the bottom, then find the columns
+  // row by row, each row scanned from either end only as far as the best bound so far (contiguous reads, not
+  // strided column scans). A tight box costs little more than its two edge rows; no box, at most one pass.
   while (y0 < y1 && !rowHasInk(raster, y0 * width, x0, x1)) y0++;
   if (y0 === y1) {
     out.fill(0);
     return false;
   }
   while (!rowHasInk(raster, (y1 - 1) * width, x0, x1)) y1--;
-  while (!colHasInk(raster, width, x0, y0, y1)) x0++;
-  while (!colHasInk(raster, width, x1 - 1, y0, y1)) x1--;
+  let lo = x1, hi = x0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * width;
+    for (let x = x0; x < lo; x++) {
+      if (raster[row + x]! > T) {
+        lo = x;
+        break;
+      }
+    }
+    for (let x = x1 - 1; x >= hi; x--) {
+      if (raster[row + x]! > T) {
+        hi = x + 1;
+        break;
+      }
+    }
+  }
+  x0 = lo;
+  x1 = hi;
 
-  const ig = scratch;
+  const ig = (x1 - x0 + 1) * (y1 - y0) <= SCRATCH_CELLS ? scratch : new InkIntegral();
   ig.reset(x0, y0, x1 - x0, y1 - y0, bandRows(height));
   for (let r = y0; r < y1; r++) ig.row(raster, width, r, x0, x1);
   for (let b = ig.b0 + 1, last = Math.floor((y1 - 1) / ig.K); b <= last; b++) ig.band(b, x0, x1);
@@ -85,11 +110,6 @@ function rowHasInk(raster: ArrayLike<number>, row: number, x0: number, x1: numbe
   return false;
 }
 
-function colHasInk(raster: ArrayLike<number>, width: number, x: number, y0: number, y1: number): boolean {
-  for (let k = y0 * width + x, e = y1 * width; k < e; k += width) if (raster[k]! > T) return true;
-  return false;
-}
-
 /**
  * The normalisation proper, given the exact ink box [x0, x1)×[y0, y1) (non-empty) and an InkIntegral whose rows
  * y0 … y1 − 1 and bands are up to date over [x0, x1]. Shared by both paths, so they agree bit for bit.
@@ -97,46 +117,49 @@ function colHasInk(raster: ArrayLike<number>, width: number, x: number, y0: numb
 export function normalizeIntegral(ig: InkIntegral, raster: ArrayLike<number>, width: number,
   x0: number, y0: number, x1: number, y1: number, out: Float32Array): void {
   // Centre of mass, continuous coordinates: cx = Σ ink·(x + 0.5) / Σ ink, summed row by row, top to bottom.
-  let m = 0, mx = 0, my = 0;
+  let m = 0, mx = 0, my = 0, peak = 0;
   for (let r = y0; r < y1; r++) {
     const i = r - ig.oy;
     const a = ig.mass[i]!;
     m += a;
     mx += ig.mx[i]!;
     my += a * (r + 0.5);
+    if (ig.peak[i]! > peak) peak = ig.peak[i]!;
   }
+  if (!Number.isFinite(m + mx + my)) throw new RangeError('normalizeToMnist: the raster holds non-finite values');
   const cx = mx / m;
   const cy = my / m;
 
-  // Scale: the longer side of the ink becomes INK_BOX. The side is measured to sub-pixel precision, E = w − (1 − c0)
-  // − (1 − c1) with c0, c1 the strongest coverage on the two edge lines: an anti-aliased edge pixel of coverage c is
-  // ink over a fraction c of its width, so E is the distance between the true ink edges, and it changes smoothly as
-  // a drawing moves by a fraction of a pixel (the integer box w jumps by 1, which alone changed a 50-px digit's
-  // 28×28 by up to 0.27 in the translation test). On MNIST's own digits E is 19.9 (5%: 19.5), so they keep their size.
+  // Scale: the longer side of the ink becomes INK_BOX. The side is measured to sub-pixel precision, E = w − 2 +
+  // (c0 + c1)/peak with c0, c1 the strongest ink on the two edge lines and peak the strongest anywhere: an
+  // anti-aliased edge pixel at a fraction c/peak of full ink is ink over that fraction of its width, so E is the
+  // distance between the true ink edges, and it changes smoothly as a drawing moves by a fraction of a pixel (the
+  // integer box w jumps by 1, which alone changed a 50-px digit's 28×28 by up to 0.27 in the translation test).
+  // On MNIST's own digits E is 19.9 (5%: 19.5), so they keep their size; a lone line or pixel has E = 1.
   // A side that would be thinner than one output pixel (a 1-px line) is given exactly one pixel instead, so it stays
   // visible (MNIST has no such digits; this only keeps them sane).
   const w = x1 - x0;
   const h = y1 - y0;
-  const ex = extent(w, lineMax(raster, x0, width, y0, y1), lineMax(raster, x1 - 1, width, y0, y1));
-  const ey = extent(h, lineMax(raster, y0 * width, 1, x0, x1), lineMax(raster, (y1 - 1) * width, 1, x0, x1));
+  const ex = extent(w, lineMax(raster, x0, width, y0, y1), lineMax(raster, x1 - 1, width, y0, y1), peak);
+  const ey = extent(h, lineMax(raster, y0 * width, 1, x0, x1), lineMax(raster, (y1 - 1) * width, 1, x0, x1), peak);
   const s = INK_BOX / Math.max(ex, ey);
   if (s <= 1) shrink(ig, x0, y0, x1, y1, cx, cy, Math.max(s, 1 / w), Math.max(s, 1 / h), out);
   else enlarge(raster, width, x0, y0, x1, y1, cx, cy, s, out);
 }
 
-/** Sub-pixel extent of n lines whose first and last lines peak at c0 and c1 (a single line: its own peak). */
-function extent(n: number, c0: number, c1: number): number {
-  return n === 1 ? c0 : n - 2 + c0 + c1;
+/** Sub-pixel extent of n lines whose first and last lines peak at c0 and c1, of an image peaking at `peak`. */
+function extent(n: number, c0: number, c1: number, peak: number): number {
+  return n === 1 ? 1 : n - 2 + (c0 + c1) / peak;
 }
 
-/** max(min(1, v)) over the values at base + step·b, …, base + step·(e − 1). */
+/** The largest of the values at base + step·b, …, base + step·(e − 1). */
 function lineMax(raster: ArrayLike<number>, base: number, step: number, b: number, e: number): number {
   let c = 0;
   for (let k = base + step * b, end = base + step * e; k < end; k += step) {
     const v = raster[k]!;
     if (v > c) c = v;
   }
-  return c < 1 ? c : 1;
+  return c;
 }
 
 // Shrink scratch: per corner column b (SIDE + 1 of them) the integer position and fraction of the corner in the
@@ -150,8 +173,9 @@ const refB = new Int32Array(2);
 /**
  * Area-averaging (box filter) for sx, sy ≤ 1. Output pixel (i, j) has the source footprint
  *   [X_i, X_{i+1}) × [Y_j, Y_{j+1}),  X_b = cx + (b − 14.5)/sx,  Y_c = cy + (c − 14.5)/sy,
- * and its value is the mean of the source there: sx·sy·∫∫ = sx·sy·(I(X_{i+1}, Y_{j+1}) − I(X_i, Y_{j+1}) − I(X_{i+1}, Y_j)
- * + I(X_i, Y_j)), I(X, Y) = the integral of the source over [0, X) × [0, Y). At integer corners I is the summed-area
+ * and its value is the mean of the source there: sx·sy·∫∫ =
+ *   sx·sy·(I(X_{i+1}, Y_{j+1}) − I(X_i, Y_{j+1}) − I(X_{i+1}, Y_j) + I(X_i, Y_j)),
+ * I(X, Y) = the integral of the source over [0, X) × [0, Y). At integer corners I is the summed-area
  * table S; in between the source is constant per pixel, so I is exactly the bilinear interpolation of S.
  * Corners are clamped to the crop (I is constant beyond it); only output pixels whose footprint meets the crop are
  * computed, the rest are 0. Typical digit: ~22 × 16 corners, 4 table reads each.

@@ -1,5 +1,5 @@
 // Plain, slow oracles for the preprocessing maths, written the obvious way (every pixel against every segment; every
-// output pixel integrating its source footprint in 2-D) so the fast, incremental, separable versions can be checked
+// output pixel integrating its source footprint in 2-D) so the fast, incremental, table-based versions can be checked
 // against them. Used by test/preprocess.test.ts and bench/preprocess.bench.ts; not exported from index.ts and never
 // on a request path.
 
@@ -62,13 +62,14 @@ export function normalizeReference(raster: ArrayLike<number>, width: number, hei
   if (m === 0) return null;
   const cx = mx / m, cy = my / m;
   const w = x1 - x0, h = y1 - y0;
-  // Ink extent to sub-pixel precision: the box less the uncovered parts of its edge lines (see normalize.ts).
-  let cl = 0, cr = 0, ct = 0, cb = 0;
+  // Ink extent to sub-pixel precision: the box less the uncovered parts of its edge lines, relative to the peak
+  // (see normalize.ts).
+  let cl = 0, cr = 0, ct = 0, cb = 0, peak = 0;
   for (let y = y0; y < y1; y++) { cl = Math.max(cl, v(x0, y)); cr = Math.max(cr, v(x1 - 1, y)); }
   for (let x = x0; x < x1; x++) { ct = Math.max(ct, v(x, y0)); cb = Math.max(cb, v(x, y1 - 1)); }
-  [cl, cr, ct, cb] = [cl, cr, ct, cb].map((c) => Math.min(1, c)) as [number, number, number, number];
-  const ex = w === 1 ? cl : w - (1 - cl) - (1 - cr);
-  const ey = h === 1 ? ct : h - (1 - ct) - (1 - cb);
+  for (let i = 0; i < width * height; i++) peak = Math.max(peak, v(i % width, Math.floor(i / width)));
+  const ex = w === 1 ? 1 : w - (1 - cl / peak) - (1 - cr / peak);
+  const ey = h === 1 ? 1 : h - (1 - ct / peak) - (1 - cb / peak);
   const s = INK_BOX / Math.max(ex, ey);
   const out = new Float64Array(SIDE * SIDE);
   if (s <= 1) {

@@ -49,6 +49,7 @@ export class StrokeRaster {
   private integral: InkIntegral | undefined;
   private validTo = new Int32Array(0);
   private bandsValid = 1;
+  private normalizedBefore = false;
 
   constructor(spec: CanvasSpec) {
     const { width, height, brush } = spec;
@@ -151,10 +152,13 @@ export class StrokeRaster {
 
   /**
    * normalizeToMnist of this raster (same result, bit for bit) in O(28² + rows changed since the last call × ink
-   * width): the summed-area table is brought up to date lazily, here, rather than on every segment.
+   * width): the summed-area table is brought up to date lazily, here, rather than on every segment. The table,
+   * 8·(width + 1)·height bytes (630 KB at 280×280), is allocated on the first call and kept until the raster is dropped.
    */
   normalize(out: Float32Array): boolean {
-    if (out.length !== SIDE * SIDE) throw new RangeError(`StrokeRaster.normalize: out has ${out.length} values, needs ${SIDE * SIDE}`);
+    if (out.length !== SIDE * SIDE) {
+      throw new RangeError(`StrokeRaster.normalize: out has ${out.length} values, needs ${SIDE * SIDE}`);
+    }
     if (this.ix1 <= this.ix0) {
       out.fill(0);
       return false;
@@ -175,6 +179,13 @@ export class StrokeRaster {
     if (last + 1 > this.bandsValid) this.bandsValid = last + 1;
     normalizeIntegral(ig, this.pixels, this.width, L, top, R, bottom, out);
     return true;
+  }
+
+  /** Internal, for normalizeToMnist: use the table if there is one, or from this raster's second normalisation on. */
+  preferIncremental(): boolean {
+    if (this.integral !== undefined || this.normalizedBefore) return true;
+    this.normalizedBefore = true;
+    return false;
   }
 
   private makeIntegral(): InkIntegral {
@@ -261,7 +272,7 @@ export class StrokeRaster {
     for (let y = ys; y < ye; y++) {
       const yc = y + 0.5;
       // Row bound: a point within R of AB is within √(R² − g²) in x of AB's x-range, g = yc's gap to AB's y-range.
-      // Cuts the capsule box's empty corners (a third of it for the short segments of live drawing).
+      // Skips the empty corners of the capsule's box (conservative by up to one pixel each side).
       const gap = yc < minY ? minY - yc : yc > maxY ? yc - maxY : 0;
       if (gap >= R) continue;
       const half = Math.sqrt(R2 - gap * gap);

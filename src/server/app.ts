@@ -244,6 +244,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     closeOnBackpressureLimit: 1, // a client that lets 1 MiB pile up is not reading: drop it (typed as a number in this d.ts)
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
+      if (sockets.size >= LIMITS.maxConnections) {
+        m.errors.inc({ kind: 'limit', transport: 'ws' });
+        res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json')
+          .end(JSON.stringify({ error: `too many drawers on this server (${LIMITS.maxConnections}): try again shortly` }));
+        return;
+      }
       const spec = { ...DEFAULT_CANVAS };
       const session: Session = { spec, raster: new StrokeRaster(spec), inStroke: false, seq: 0, owed: false, errorTimes: [], closed: false };
       res.upgrade(session, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),

@@ -15,9 +15,10 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { metricsDocument } from './metrics-file.js';
+import { PREPROCESSING_VERSION } from '../preprocess/index.js';
 
 /** Version of the input normalisation the model expects (MNIST-style 28×28, ink 1.0 on 0.0). */
-export const PREPROCESSING = 'mnist-28x28-v1';
+export const PREPROCESSING = PREPROCESSING_VERSION;
 export const EXPERIMENT = 'MNIST_Digit_Classification';
 
 export interface RunOptions {
