@@ -344,6 +344,11 @@ describe('metrics', () => {
 });
 
 describe('model lifecycle', () => {
+  it('refuses to start without a current model, with a hint', async () => {
+    const empty = new ModelHolder(new Registry(join(tmp, 'no-models-here')));
+    await expect(empty.load()).rejects.toThrow(/no current model in .*no-models-here → run `npm run train`/);
+  });
+
   it('reloads when models/current changes, after a warm-up, and answers with the new version', async () => {
     holder.watch(100);
     const second = await addModel(2, 1);
