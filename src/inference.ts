@@ -17,10 +17,18 @@ export interface Prediction {
   readonly probs: number[];
 }
 
-export class Predictor {
-  private constructor(private readonly mlp: Mlp, readonly version: string, readonly maxBatch: number) {}
+/** What the server reports about the served model (as metrics). */
+export interface ModelFacts {
+  readonly testAccuracy: number;
+  readonly createdAt: string;
+  /** From the registry's metrics.json, when the model was trained here. */
+  readonly trainingSeconds?: number | undefined;
+}
 
-  static async create(model: LoadedModel, version: string, maxBatch = 64): Promise<Predictor> {
+export class Predictor {
+  private constructor(private readonly mlp: Mlp, readonly version: string, readonly maxBatch: number, readonly facts: ModelFacts) {}
+
+  static async create(model: LoadedModel, version: string, maxBatch = 64, trainingSeconds?: number): Promise<Predictor> {
     const core = await loadCore();
     const sizes = [model.layers[0]!.inputs, ...model.layers.map((l) => l.outputs)];
     if (sizes[0] !== INPUT_SIZE || sizes[sizes.length - 1] !== CLASSES) {
@@ -29,7 +37,8 @@ export class Predictor {
     // The first layer skips zero pixels (a digit is ~80% zeros): same result, a fraction of the work.
     const mlp = new Mlp(core, new Arena(core), sizes, maxBatch, { sparseInput: true });
     mlp.importLayers(model.layers);
-    return new Predictor(mlp, version, maxBatch);
+    return new Predictor(mlp, version, maxBatch,
+      { testAccuracy: model.metadata.testAccuracy, createdAt: model.metadata.createdAt, trainingSeconds });
   }
 
   /** One 28×28 image (784 values, ink 1 on 0). */

@@ -340,6 +340,8 @@ describe('metrics', () => {
     expect(text).toMatch(/doodle_ws_connections \d/);
     expect(text).toContain(`doodle_model_info{version="${holder.version}"} 1`);
     expect(text).toMatch(/doodle_process_cpu_seconds_total/);
+    expect(text).toMatch(new RegExp(`doodle_model_test_accuracy_ratio\\{version="${holder.version}"\\} 0\\.\\d+`));
+    expect(text).toMatch(new RegExp(`doodle_model_created_timestamp_seconds\\{version="${holder.version}"\\} \\d{10}`));
   });
 });
 

@@ -26,6 +26,9 @@ export interface ServerMetrics {
   readonly errors: Counter<'kind' | 'transport'>;
   readonly modelInfo: Gauge<'version'>;
   readonly modelLoads: Counter<'result'>;
+  readonly modelAccuracy: Gauge<'version'>;
+  readonly modelCreated: Gauge<'version'>;
+  readonly modelTrainingSeconds: Gauge<'version'>;
 }
 
 export function createMetrics(registry = new Registry(), options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): ServerMetrics {
@@ -58,6 +61,19 @@ export function createMetrics(registry = new Registry(), options: { defaultMetri
     modelInfo: new Gauge({
       name: 'doodle_model_info', help: 'The model being served (value 1, version in the label)', labelNames: ['version'],
       registers, aggregator: 'max', // every worker serves the same model: summing would count workers
+    }),
+    // Training visibility: what the registry knows about the served model (one series, the current version).
+    modelAccuracy: new Gauge({
+      name: 'doodle_model_test_accuracy_ratio', help: 'Test-set accuracy of the served model, measured when it was trained',
+      labelNames: ['version'], registers, aggregator: 'max',
+    }),
+    modelCreated: new Gauge({
+      name: 'doodle_model_created_timestamp_seconds', help: 'When the served model was trained (Unix time)',
+      labelNames: ['version'], registers, aggregator: 'max',
+    }),
+    modelTrainingSeconds: new Gauge({
+      name: 'doodle_model_training_duration_seconds', help: 'How long training the served model took',
+      labelNames: ['version'], registers, aggregator: 'max',
     }),
     modelLoads: new Counter({
       name: 'doodle_model_loads_total', help: 'Model loads and reloads, by result', labelNames: ['result'], registers,

@@ -177,8 +177,15 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
 
   app.get('/metrics', (res) => handle('metrics', 'GET', res, async (ex) => {
-    m.modelInfo.reset();
-    if (o.holder.version !== undefined) m.modelInfo.set({ version: o.holder.version }, 1);
+    for (const g of [m.modelInfo, m.modelAccuracy, m.modelCreated, m.modelTrainingSeconds]) g.reset();
+    const served = o.holder.predictor;
+    if (served) {
+      const version = served.version;
+      m.modelInfo.set({ version }, 1);
+      m.modelAccuracy.set({ version }, served.facts.testAccuracy);
+      m.modelCreated.set({ version }, Date.parse(served.facts.createdAt) / 1000);
+      if (served.facts.trainingSeconds !== undefined) m.modelTrainingSeconds.set({ version }, served.facts.trainingSeconds);
+    }
     const { text, contentType } = o.metricsText ? await o.metricsText() : { text: await m.registry.metrics(), contentType: m.registry.contentType };
     send(ex, 200, text, contentType);
   }));

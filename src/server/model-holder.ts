@@ -2,8 +2,8 @@
 // on request (SIGHUP) and when `models/current` changes, swapping only after the new model has loaded and answered
 // a warm-up prediction. Predictions are synchronous, so work in flight always finishes on the model it started with.
 
-import { watchFile, unwatchFile } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, watchFile, unwatchFile } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Registry } from '../model/registry.js';
 import { loadModel } from '../model/model-file.js';
 import { Predictor, INPUT_SIZE } from '../inference.js';
@@ -65,13 +65,24 @@ export class ModelHolder {
   }
 
   private async swapTo(version: string): Promise<void> {
-    const model = loadModel(this.registry.resolve(version));
-    const next = await Predictor.create(model, version);
+    const path = this.registry.resolve(version);
+    const model = loadModel(path);
+    const next = await Predictor.create(model, version, 64, trainingSeconds(join(dirname(path), 'metrics.json')));
     // Warm-up: a prediction must work (and compile the hot paths) before the model takes traffic.
     const probe = next.predict(new Float32Array(INPUT_SIZE).fill(0.5));
     if (!probe.probs.every(Number.isFinite)) throw new Error(`model ${version} answers non-finite probabilities`);
     const previous = this.current?.version;
     this.current = next;
     this.events.onSwap?.(version, previous);
+  }
+}
+
+/** trainingSeconds from a registry version's metrics.json; undefined if absent or unreadable (it is informational). */
+function trainingSeconds(path: string): number | undefined {
+  try {
+    const v = (JSON.parse(readFileSync(path, 'utf8')) as { trainingSeconds?: unknown }).trainingSeconds;
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
