@@ -5,7 +5,7 @@
 
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { loadUws, type UwsModule } from './uws.js';
-import { begin, HttpError, parseJsonBody, readBody, send, sendJson, type Exchange } from './http.js';
+import { begin, HttpError, parseJsonBody, receiveBody, send, sendJson, type Exchange } from './http.js';
 import { loadStatic, type StaticFile } from './static.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
@@ -79,36 +79,52 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
 
   // ---- HTTP ---------------------------------------------------------------------------------------------------
+  const fail = (ex: Exchange, err: unknown): void => {
+    const e = err instanceof HttpError ? err
+      : err instanceof ProtocolError ? new HttpError(400, protocolKind(err.code), err.message)
+      : err instanceof PngError ? new HttpError(400, 'bad_png', `PNG: ${err.message}`)
+      : new HttpError(500, 'internal', 'internal error');
+    if (e.status === 500) console.error(err);
+    m.errors.inc({ kind: e.kind, transport: 'http' });
+    // After a 413 the rest of the body is still coming: close the connection instead of reading it.
+    send(ex, e.status, JSON.stringify({ error: e.message }), 'application/json', e.headers, e.status === 413);
+  };
+  const observe = (route: Route, method: string, ex: Exchange, t0: bigint): void => {
+    m.httpDuration.observe({ route, method, status: String(ex.status) }, Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  /** A request without a body; `work` may be async (its writes are corked by send()). */
   const handle = (route: Route, method: string, res: HttpResponse, work: (ex: Exchange) => Promise<void> | void): void => {
     const ex = begin(res);
     const t0 = process.hrtime.bigint();
-    const finish = (): void => {
-      m.httpDuration.observe({ route, method, status: String(ex.status) }, Number(process.hrtime.bigint() - t0) / 1e9);
-    };
-    const fail = (err: unknown): void => {
-      const e = err instanceof HttpError ? err
-        : err instanceof ProtocolError ? new HttpError(400, protocolKind(err.code), err.message)
-        : err instanceof PngError ? new HttpError(400, 'bad_png', `PNG: ${err.message}`)
-        : new HttpError(500, 'internal', 'internal error');
-      if (e.status === 500) console.error(err);
-      m.errors.inc({ kind: e.kind, transport: 'http' });
-      // After a 413 the rest of the body is still coming: close the connection instead of reading it.
-      send(ex, e.status, JSON.stringify({ error: e.message }), 'application/json', e.headers, e.status === 413);
-    };
     try {
       const r = work(ex);
-      if (r) r.then(finish, (err: unknown) => { fail(err); finish(); });
-      else finish();
+      if (r) {
+        r.then(() => observe(route, method, ex, t0), (err: unknown) => { fail(ex, err); observe(route, method, ex, t0); });
+        return;
+      }
     } catch (err) {
-      fail(err);
-      finish();
+      fail(ex, err);
     }
+    observe(route, method, ex, t0);
+  };
+  /** A POST: the body is collected, then `work` runs synchronously inside uWS's callback (see receiveBody). */
+  const handleBody = (route: Route, res: HttpResponse, req: HttpRequest, work: (ex: Exchange, body: Buffer) => void): void => {
+    const ex = begin(res);
+    const t0 = process.hrtime.bigint();
+    receiveBody(ex, req.getHeader('content-length'), LIMITS.maxBodyBytes, (err, body) => {
+      try {
+        if (err) throw err;
+        work(ex, body);
+      } catch (e) {
+        fail(ex, e);
+      }
+      observe(route, 'POST', ex, t0);
+    });
   };
 
   app.post('/predict', (res, req) => {
     const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
-    handle('predict', 'POST', res, async (ex) => {
-      const body = await readBody(ex, req, LIMITS.maxBodyBytes);
+    handleBody('predict', res, req, (ex, body) => {
       const p = predictor();
       let pred: Prediction;
       if (type === 'image/png') {
@@ -161,8 +177,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   app.post('/v2/models/:name/infer', (res, req) => {
     const name = req.getParameter(0) ?? '';
-    handle('v2_infer', 'POST', res, async (ex) => {
-      const body = await readBody(ex, req, LIMITS.maxBodyBytes);
+    handleBody('v2_infer', res, req, (ex, body) => {
       checkModelName(name);
       const request = parseInferRequest(parseJsonBody(body));
       const p = predictor();
@@ -400,4 +415,3 @@ function parseInferRequest(value: unknown): { n: number; data: Float32Array; id?
   return { n, data, ...(r.id !== undefined ? { id: r.id as string } : {}), ...(outputs ? { outputs } : {}) };
 }
 
-export type { HttpRequest };

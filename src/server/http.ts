@@ -2,7 +2,7 @@
 // the request's headers synchronously, copy body chunks before the callback returns (uWS neuters them), and cork
 // every write made after an await. One error type carries its HTTP status and JSON body.
 
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { HttpResponse } from 'uWebSockets.js';
 import type { ErrorKind } from '../metrics/metrics.js';
 
 export class HttpError extends Error {
@@ -30,33 +30,38 @@ export function begin(res: HttpResponse): Exchange {
   return ex;
 }
 
-/** Collects the body up to `limit` bytes; rejects with 413 as soon as it is exceeded (before buffering more). */
-export function readBody(ex: Exchange, req: HttpRequest, limit: number): Promise<Buffer> {
-  const declared = Number(req.getHeader('content-length') || NaN);
-  return new Promise((resolve, reject) => {
-    if (declared > limit) {
-      reject(new HttpError(413, 'too_large', `body of ${declared} bytes exceeds the ${limit}-byte limit`));
+/**
+ * Collects the body up to `limit` bytes and calls `done` with it — synchronously, inside uWS's last onData callback,
+ * not through a promise: uWS does not drain the microtask queue after its native callbacks, so a promise-resolved
+ * continuation would wait for the next event-loop turn (measured: the server sat ~50% idle under load).
+ * Rejects with 413 as soon as the limit is exceeded (before buffering more).
+ */
+export function receiveBody(ex: Exchange, contentLength: string, limit: number, done: (err: HttpError | undefined, body: Buffer) => void): void {
+  const declared = Number(contentLength || NaN);
+  if (declared > limit) {
+    done(new HttpError(413, 'too_large', `body of ${declared} bytes exceeds the ${limit}-byte limit`), EMPTY);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  ex.res.onData((chunk, isLast) => {
+    if (finished) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      finished = true;
+      done(new HttpError(413, 'too_large', `body exceeds the ${limit}-byte limit`), EMPTY);
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    ex.res.onData((chunk, isLast) => {
-      if (done) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        done = true;
-        reject(new HttpError(413, 'too_large', `body exceeds the ${limit}-byte limit`));
-        return;
-      }
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // copy: uWS reuses the chunk's memory after we return
-      if (isLast) {
-        done = true;
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      }
-    });
+    chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // copy: uWS reuses the chunk's memory after we return
+    if (isLast) {
+      finished = true;
+      done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    }
   });
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Writes a complete response (corked), unless the client has gone. */
 export function send(ex: Exchange, status: number, body: string | Uint8Array, contentType: string,
