@@ -15,6 +15,7 @@ import { decodePng, toInk, PngError } from '../image/index.js';
 import { NO_INK, INPUT_SIZE, CLASSES, type Prediction, type Predictor } from '../inference.js';
 
 export const MODEL_NAME = 'mnist';
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 export interface ServerOptions {
   readonly host: string;
@@ -211,17 +212,19 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     [/^\/metrics$/, 'GET'], [/^\/ws$/, 'GET'],
   ];
   app.any('/*', (res, req) => {
-    const method = req.getMethod().toUpperCase();
+    const raw = req.getMethod().toUpperCase();
+    // The metric label takes only known methods: a client inventing methods must not invent series.
+    const method = KNOWN_METHODS.has(raw) ? raw : 'OTHER';
     const url = req.getUrl();
     const allowed = ALLOW.find(([re]) => re.test(url))?.[1];
     const file: StaticFile | undefined = method === 'GET' ? files.get(url) : undefined;
     handle(file ? 'static' : 'not_found', method, res, (ex) => {
       if (file) return send(ex, 200, file.body, file.contentType, { 'cache-control': 'no-cache' });
-      if (allowed) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url}; use ${allowed}`, { allow: allowed });
+      if (allowed) throw new HttpError(405, 'method_not_allowed', `${raw.slice(0, 20)} is not allowed on ${url}; use ${allowed}`, { allow: allowed });
       if (files.size > 0 && method !== 'GET' && files.has(url)) {
-        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${url}; use GET`, { allow: 'GET' });
+        throw new HttpError(405, 'method_not_allowed', `${raw.slice(0, 20)} is not allowed on ${url}; use GET`, { allow: 'GET' });
       }
-      throw new HttpError(404, 'not_found', `no such endpoint: ${method} ${url.slice(0, 200)}`);
+      throw new HttpError(404, 'not_found', `no such endpoint: ${raw.slice(0, 20)} ${url.slice(0, 200)}`);
     });
   });
 
