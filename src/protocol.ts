@@ -192,3 +192,41 @@ export function unitArray(a: readonly unknown[], name: string): Float32Array {
   }
   return out;
 }
+
+export interface FeedbackBody {
+  label: number;
+  predicted: number | null;
+  model: string | null;
+  strokes: Array<Array<[number, number]>>;
+  canvas: CanvasSpec;
+  image: Float32Array;
+}
+
+/** Validates a POST /feedback body: the corrected label, the drawing's strokes and its normalised 28×28 image. */
+export function parseFeedbackBody(value: unknown): FeedbackBody {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('bad_message', 'body must be a JSON object with "label", "strokes" and "image"');
+  }
+  const b = value as Record<string, unknown>;
+  const label = digitOrNull(b.label, 'label');
+  if (label === null) throw new ProtocolError('bad_message', '"label" must be a digit 0–9');
+  const predicted = b.predicted === undefined ? null : digitOrNull(b.predicted, 'predicted');
+  if (b.model !== undefined && b.model !== null && (typeof b.model !== 'string' || b.model.length > 100)) {
+    throw new ProtocolError('bad_message', '"model" must be a string of at most 100 characters');
+  }
+  if (b.strokes === undefined) throw new ProtocolError('bad_message', '"strokes" is required');
+  const drawing = parsePredictBody({ strokes: b.strokes, width: b.width, height: b.height, brush: b.brush });
+  if (drawing.kind !== 'strokes') throw new ProtocolError('bad_message', '"strokes" is required');
+  if (drawing.strokes.every((s) => s.length === 0)) throw new ProtocolError('bad_message', 'the drawing is empty');
+  if (!Array.isArray(b.image) || b.image.length !== 784) {
+    throw new ProtocolError('bad_message', '"image" must be the 784 values of the normalised 28×28 input');
+  }
+  return { label, predicted, model: typeof b.model === 'string' ? b.model : null, strokes: drawing.strokes,
+    canvas: drawing.canvas, image: unitArray(b.image, 'image') };
+}
+
+function digitOrNull(v: unknown, name: string): number | null {
+  if (v === null) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 9) throw new ProtocolError('bad_message', `"${name}" must be a digit 0–9`);
+  return v;
+}

@@ -61,7 +61,8 @@ beforeAll(async () => {
   registry.promote(firstVersion);
   holder = new ModelHolder(registry);
   await holder.load();
-  server = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry()), staticDirs: webDirs() });
+  server = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry()), staticDirs: webDirs(),
+    feedbackDir: join(tmp, 'feedback') });
   base = `http://127.0.0.1:${server.port}`;
 }, 120_000);
 
@@ -203,6 +204,42 @@ describe('HTTP', () => {
     const r = await (await post('/predict', JSON.stringify({ strokes: [] }))).json() as { digit: number | null; probs: number[] };
     expect(r.digit).toBeNull();
     expect(r.probs).toEqual(new Array(10).fill(0));
+  });
+});
+
+describe('POST /feedback', () => {
+  const drawing = () => ({ strokes: place(4, { x: 60, y: 40, w: 150, h: 200 }, new Random(5)), width: 280, height: 280, brush: 18 });
+  it('stores a correction as one JSON file with the strokes, the 28×28 image and the label', async () => {
+    const image = mnistImage(3);
+    const r = await post('/feedback', JSON.stringify({ ...drawing(), label: 4, predicted: 9, model: holder.version, image }));
+    expect(r.status).toBe(200);
+    const { stored, id } = await r.json() as { stored: boolean; id: string };
+    expect(stored).toBe(true);
+    const doc = JSON.parse(readFileSync(join(tmp, 'feedback', `${id}.json`), 'utf8'));
+    expect(doc).toMatchObject({ format: 'doodle-digits-feedback', version: 1, id, label: 4, predicted: 9, model: holder.version,
+      canvas: { width: 280, height: 280, brush: 18 } });
+    expect(doc.strokes).toEqual(drawing().strokes);
+    doc.image.forEach((v: number, i: number) => expect(Math.abs(v - image[i]!)).toBeLessThan(1e-6));
+  });
+
+  it.each([
+    [{ label: 10 }, /"label" must be a digit/],
+    [{ label: 4, strokes: [] }, /the drawing is empty/],
+    [{ label: 4, image: [0.5] }, /784 values/],
+    [{ label: 4, predicted: 'seven' }, /"predicted" must be a digit/],
+  ])('rejects %j with 400', async (patch, message) => {
+    const r = await post('/feedback', JSON.stringify({ ...drawing(), image: mnistImage(3), ...patch }));
+    expect(r.status).toBe(400);
+    expect((await r.json() as { error: string }).error).toMatch(message);
+  });
+
+  it('refuses new records once the store is full (507)', async () => {
+    const { FeedbackStore, FeedbackFullError } = await import('../src/feedback/store.js');
+    const store = new FeedbackStore(join(tmp, 'tiny-feedback'), 1);
+    const record = { label: 1, predicted: null, model: null, width: 280, height: 280, brush: 18, strokes: [[[1, 2] as [number, number]]], image: new Float32Array(784) };
+    expect(store.add(record)).toMatch(/^\d{8}-\d{6}-[0-9a-f]{12}$/);
+    expect(() => store.add(record)).toThrow(FeedbackFullError);
+    expect(new FeedbackStore(join(tmp, 'tiny-feedback'), 1).size).toBe(1);
   });
 });
 

@@ -9,9 +9,11 @@ import { begin, HttpError, parseJsonBody, receiveBody, send, sendJson, type Exch
 import { loadStatic, type StaticFile } from './static.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
-import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, type CanvasSpec, type ErrorCode } from '../protocol.js';
+import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, parseFeedbackBody, type CanvasSpec,
+  type ErrorCode } from '../protocol.js';
 import { StrokeRaster, normalizeToMnist, rasterizeStrokes } from '../preprocess/index.js';
 import { decodePng, toInk, PngError } from '../image/index.js';
+import { FeedbackStore, FeedbackFullError } from '../feedback/store.js';
 import { NO_INK, INPUT_SIZE, CLASSES, type Prediction, type Predictor } from '../inference.js';
 
 export const MODEL_NAME = 'mnist';
@@ -24,6 +26,8 @@ export interface ServerOptions {
   readonly metrics: ServerMetrics;
   /** Folders of static files for the web client (later ones override earlier ones). */
   readonly staticDirs: readonly string[];
+  /** Where corrections (POST /feedback) are stored; without it the endpoint answers 503. */
+  readonly feedbackDir?: string | undefined;
   /** Replaces the /metrics body (e.g. the aggregate of several workers). */
   readonly metricsText?: () => Promise<{ text: string; contentType: string }>;
 }
@@ -148,6 +152,25 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     });
   });
 
+  // Corrections from the web client: stored as a dataset for later training (src/feedback/store.ts).
+  const feedback = o.feedbackDir !== undefined ? new FeedbackStore(o.feedbackDir) : undefined;
+  app.post('/feedback', (res, req) => {
+    handleBody('feedback', res, req, (ex, body) => {
+      if (!feedback) throw new HttpError(503, 'not_ready', 'this server does not store feedback (no feedback folder)');
+      const f = parseFeedbackBody(parseJsonBody(body));
+      let id: string;
+      try {
+        id = feedback.add({ label: f.label, predicted: f.predicted, model: f.model, width: f.canvas.width,
+          height: f.canvas.height, brush: f.canvas.brush, strokes: f.strokes, image: f.image });
+      } catch (err) {
+        if (err instanceof FeedbackFullError) throw new HttpError(507, 'limit', err.message);
+        throw err;
+      }
+      m.feedback.inc({ label: String(f.label) });
+      sendJson(ex, 200, { stored: true, id });
+    });
+  });
+
   // Open Inference Protocol v2 (KServe): health, metadata, infer.
   app.get('/v2/health/live', (res) => handle('health', 'GET', res, (ex) => sendJson(ex, 200, { live: true })));
   app.get('/v2/health/ready', (res) => handle('health', 'GET', res, (ex) => {
@@ -208,7 +231,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
 
   // Known paths with a wrong method → 405 (with Allow); everything else → static files or 404.
   const ALLOW: Array<[RegExp, string]> = [
-    [/^\/predict$/, 'POST'], [/^\/v2\/models\/[^/]+\/infer$/, 'POST'], [/^\/v2(\/health\/(live|ready)|\/models\/[^/]+(\/ready)?)?$/, 'GET'],
+    [/^\/predict$/, 'POST'], [/^\/feedback$/, 'POST'], [/^\/v2\/models\/[^/]+\/infer$/, 'POST'], [/^\/v2(\/health\/(live|ready)|\/models\/[^/]+(\/ready)?)?$/, 'GET'],
     [/^\/metrics$/, 'GET'], [/^\/ws$/, 'GET'],
   ];
   app.any('/*', (res, req) => {

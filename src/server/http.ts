@@ -15,6 +15,7 @@ export class HttpError extends Error {
 export const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed', 413: '413 Payload Too Large',
   415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  507: '507 Insufficient Storage',
 };
 
 /** Response state shared by a handler's steps: aborted (client gone) and the status written (for metrics). */

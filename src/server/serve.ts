@@ -19,6 +19,8 @@ export interface ServeOptions {
   readonly port: number;
   readonly host: string;
   readonly modelsDir: string;
+  /** Where corrections from the web client are stored (default `feedback`). */
+  readonly feedbackDir?: string;
   /** Worker threads (1 = serve on this thread). */
   readonly workers?: number;
   readonly log: (line: string) => void;
@@ -45,7 +47,8 @@ async function serveHere(o: ServeOptions, metrics: ServerMetrics, metricsText?: 
   });
   await holder.load();
   holder.watch();
-  const server = await startServer({ host: o.host, port: o.port, holder, metrics, staticDirs: webDirs(), ...(metricsText ? { metricsText } : {}) });
+  const server = await startServer({ host: o.host, port: o.port, holder, metrics, staticDirs: webDirs(),
+    feedbackDir: o.feedbackDir ?? 'feedback', ...(metricsText ? { metricsText } : {}) });
   return { holder, server };
 }
 
