@@ -381,6 +381,11 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         close: async () => {
           uws.us_listen_socket_close(listen);
           for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
+          // Work in flight is synchronous, so nothing is left to finish. Give the close frames a moment to flush,
+          // then drop idle keep-alive HTTP connections too (app.close exists at runtime, not in this d.ts):
+          // otherwise they keep answering and hold the port and the process open.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          (app as unknown as { close(): void }).close();
         },
       });
     });

@@ -51,7 +51,10 @@ for (let d = 0; d < 10; d++) {
 
 let model = '';
 let lastDigit: number | null = null;
-let wantResult = false;
+/** Answers still owed for messages sent before the pending `predict` (−1: no result wanted). Each valid message is
+ * answered in order, so the answer to `predict` is the one after these; a timer covers answers the server coalesced. */
+let skipBeforeResult = -1;
+let resultTimer: ReturnType<typeof setTimeout> | undefined;
 /** Send times of messages not yet answered, oldest first: each valid message gets one answer. */
 const sentAt: number[] = [];
 let connectionError = false;
@@ -77,6 +80,10 @@ const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://
     sentAt.length = 0;
     connectionError = true;
     showError('Connection Failed — reconnecting…');
+    if (skipBeforeResult >= 0) {
+      cancelResult();
+      result.textContent = 'Not connected';
+    }
   },
 });
 
@@ -128,6 +135,8 @@ pad.addEventListener('pointerdown', (e) => {
     return;
   }
   e.preventDefault();
+  // Focus leaves the buttons, so Enter now predicts rather than re-clicking the last button pressed.
+  pad.focus({ preventScroll: true });
   activePointer = e.pointerId;
   try {
     pad.setPointerCapture(e.pointerId);
@@ -136,7 +145,7 @@ pad.addEventListener('pointerdown', (e) => {
   }
   const p = at(e);
   drawing.begin(p);
-  wantResult = false;
+  cancelResult();
   send({ type: 'begin', x: p[0], y: p[1] });
   onInkChanged();
 });
@@ -179,10 +188,18 @@ function onPrediction(m: PredictionMessage): void {
     confidence.textContent = `${Math.round((m.probs[digit] ?? 0) * 100)}% sure`;
     setBars(m.probs);
   }
-  if (wantResult) {
-    wantResult = false;
-    result.textContent = digit === null ? 'Draw a digit' : `Digit: ${digit}`;
-  }
+  if (skipBeforeResult > 0) skipBeforeResult--;
+  else if (skipBeforeResult === 0) showResult();
+}
+
+function showResult(): void {
+  cancelResult();
+  result.textContent = lastDigit === null ? 'Draw a digit' : `Digit: ${lastDigit}`;
+}
+
+function cancelResult(): void {
+  skipBeforeResult = -1;
+  clearTimeout(resultTimer);
 }
 
 function setBars(probs: readonly number[] | null): void {
@@ -214,7 +231,7 @@ function onInkChanged(): void {
   for (const b of choiceButtons) b.disabled = empty;
   if (empty) {
     result.textContent = 'Draw a digit';
-  } else if (!wantResult) {
+  } else if (skipBeforeResult < 0) {
     result.textContent = 'Press Enter or Predict Digit';
   }
   status.textContent = '';
@@ -231,13 +248,14 @@ function predict(): void {
     result.textContent = 'Draw a digit';
     return;
   }
-  wantResult = true;
-  result.textContent = 'Predicting…';
+  cancelResult();
   if (!conn.open) {
-    wantResult = false;
     result.textContent = 'Not connected';
     return;
   }
+  result.textContent = 'Predicting…';
+  skipBeforeResult = sentAt.length;
+  resultTimer = setTimeout(showResult, 2000);
   send({ type: 'predict' });
 }
 
@@ -246,7 +264,7 @@ function clearAll(): void {
   if (frame) cancelAnimationFrame(frame);
   frame = 0;
   drawing.clear();
-  wantResult = false;
+  cancelResult();
   lastDigit = null;
   guess.textContent = '–';
   confidence.textContent = 'Draw a digit';
