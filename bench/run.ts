@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [--only <part>] [--compare <old.json>] — every benchmark, the same way each time:
-// kernels, train, preprocess, inference, server (each validates its subject before timing it). Runs each part as
+// kernels, train, preprocess, inference (with ONNX Runtime), tfjs (TensorFlow.js-WASM training and inference),
+// server (each validates its subject before timing it). Runs each part as
 // its own process (bundled by the npm script), then merges their JSON with the machine, Node, wasm features and git
 // commit into bench/results/bench.json; --compare prints new/old for every figure both files have.
 
@@ -23,7 +24,8 @@ const PARTS: Part[] = [
   { name: 'train', script: 'build/bench/train.bench.mjs', args: [], env: quick ? { BENCH_REPEATS: '1', BENCH_VARIANTS: 'sparse' } : {}, results: 'train.json' },
   { name: 'preprocess', script: 'build/bench/preprocess.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'preprocess.json' },
   { name: 'inference', script: 'build/bench/inference.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'inference.json' },
-  { name: 'server', script: 'build/bench/server.bench.mjs', args: quick ? ['--seconds', '1'] : ['--seconds', '8'], env: {}, results: 'server.json' },
+  { name: 'tfjs', script: 'build/bench/tfjs.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'tfjs.json' },
+  { name: 'server', script: 'build/bench/server.bench.mjs', args: quick ? ['--seconds', '1'] : ['--seconds', '5'], env: {}, results: 'server.json' },
 ];
 
 if (only !== undefined && !PARTS.some((p) => p.name === only)) {
