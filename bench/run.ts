@@ -39,7 +39,10 @@ if (!existsSync(join(root, 'models', 'current'))) {
 
 // A quick run is a smoke test: its figures go to build/ and never replace the committed full results.
 const resultsDir = quick ? join(root, 'build', 'bench-results') : join(root, 'bench', 'results');
-const merged: Record<string, unknown> = {};
+const out = join(resultsDir, 'bench.json');
+// --only refreshes one part of an existing results file and keeps the others.
+const previous = only !== undefined && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { parts?: Record<string, unknown> }).parts : undefined;
+const merged: Record<string, unknown> = { ...(previous ?? {}) };
 for (const part of PARTS.filter((p) => only === undefined || p.name === only)) {
   console.log(`\n=== ${part.name} ===`);
   const t0 = performance.now();
@@ -59,7 +62,6 @@ const doc = {
   wasmFeatures: { simd: hasWasmSimd() }, parts: merged,
 };
 mkdirSync(resultsDir, { recursive: true });
-const out = join(resultsDir, 'bench.json');
 writeFileSync(`${out}.tmp`, JSON.stringify(doc, null, 2) + '\n');
 renameSync(`${out}.tmp`, out);
 console.log(`\nwrote ${out} (commit ${commit})`);

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,5 +61,13 @@ describe('module boundaries', () => {
       const uses = imports(file).includes('@assemblyscript/loader');
       if (uses) expect(relative(root, file).startsWith(join('src', 'wasm')), relative(root, file)).toBe(true);
     }
+  });
+});
+
+describe('README', () => {
+  it('shows the benchmark figures of the committed results file (tools/bench-tables.mjs --check)', () => {
+    const r = spawnSync(process.execPath, [join(root, 'tools', 'bench-tables.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
