@@ -33,8 +33,16 @@ if (only !== undefined && !PARTS.some((p) => p.name === only)) {
   process.exit(2);
 }
 if (!existsSync(join(root, 'models', 'current'))) {
-  console.error('error: no trained model (models/current) → run `npm run train` (or `npm start`) first');
-  process.exit(1);
+  // A fresh clone has no model: make a small one so that `npm ci && npm run bench -- --quick` works end to end.
+  // (For figures worth publishing, train the default model first: `npm start` or `npm run train`.)
+  console.log('no trained model yet: ingesting MNIST and training a 1-epoch model (npm run train gives the real one)');
+  for (const [cli, cliArgs] of [['data.js', []], ['train.js', ['--epochs', '1', '--limit', '6000', '--run-name', 'bench-bootstrap']]] as const) {
+    const r = spawnSync(process.execPath, [join(root, 'build', 'cli', cli), ...cliArgs], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`error: ${cli.replace('.js', '')} failed while preparing a model for the benchmark`);
+      process.exit(1);
+    }
+  }
 }
 
 // A quick run is a smoke test: its figures go to build/ and never replace the committed full results.
