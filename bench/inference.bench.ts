@@ -18,7 +18,7 @@ import * as ort from 'onnxruntime-node';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
-const registry = new Registry(join(root, 'models'));
+const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
 const version = registry.currentVersion();
 if (!version) throw new Error('no current model → run `npm run train` first');
 const model = loadModel(registry.resolve(version));

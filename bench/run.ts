@@ -32,15 +32,20 @@ if (only !== undefined && !PARTS.some((p) => p.name === only)) {
   console.error(`error: --only takes one of ${PARTS.map((p) => p.name).join(', ')}, got "${only}"`);
   process.exit(2);
 }
-if (!existsSync(join(root, 'models', 'current'))) {
-  // A fresh clone has no model: make a small one so that `npm ci && npm run bench -- --quick` works end to end.
-  // (For figures worth publishing, train the default model first: `npm start` or `npm run train`.)
-  console.log('no trained model yet: ingesting MNIST and training a 1-epoch model (npm run train gives the real one)');
-  for (const [cli, cliArgs] of [['data.js', []], ['train.js', ['--epochs', '1', '--limit', '6000', '--run-name', 'bench-bootstrap']]] as const) {
-    const r = spawnSync(process.execPath, [join(root, 'build', 'cli', cli), ...cliArgs], { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) {
-      console.error(`error: ${cli.replace('.js', '')} failed while preparing a model for the benchmark`);
-      process.exit(1);
+// The model the parts measure: the registry's current one. A fresh clone has none: then make a small one in
+// build/bench-models/ (never in models/, where it would become what `npm start` serves), so that
+// `npm ci && npm run bench -- --quick` works end to end. Figures worth publishing need the default model (`npm start`).
+let modelsDir = join(root, 'models');
+if (!existsSync(join(modelsDir, 'current'))) {
+  modelsDir = join(root, 'build', 'bench-models');
+  if (!existsSync(join(modelsDir, 'current'))) {
+    console.log('no trained model yet: ingesting MNIST and training a 1-epoch model into build/bench-models/');
+    for (const [cli, cliArgs] of [['data.js', []], ['train.js', ['--epochs', '1', '--limit', '6000', '--run-name', 'bench-bootstrap', '--models', modelsDir]]] as const) {
+      const r = spawnSync(process.execPath, [join(root, 'build', 'cli', cli), ...cliArgs], { cwd: root, stdio: 'inherit' });
+      if (r.status !== 0) {
+        console.error(`error: ${cli.replace('.js', '')} failed while preparing a model for the benchmark`);
+        process.exit(1);
+      }
     }
   }
 }
@@ -54,7 +59,7 @@ const merged: Record<string, unknown> = { ...(previous ?? {}) };
 for (const part of PARTS.filter((p) => only === undefined || p.name === only)) {
   console.log(`\n=== ${part.name} ===`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, part.script), ...part.args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...part.env, BENCH_RESULTS_DIR: resultsDir } });
+  const r = spawnSync(process.execPath, [join(root, part.script), ...part.args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...part.env, BENCH_RESULTS_DIR: resultsDir, BENCH_MODELS_DIR: modelsDir } });
   if (r.status !== 0) {
     console.error(`error: the ${part.name} benchmark failed (exit ${r.status})`);
     process.exit(1);

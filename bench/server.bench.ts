@@ -149,7 +149,7 @@ async function wsLoad(port: number, drawers: number, durationS: number, echo: bo
 }
 
 async function main(): Promise<void> {
-  const registry = new Registry(join(root, 'models'));
+  const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
   const version = registry.currentVersion();
   if (!version) throw new Error('no current model → run `npm run train` first');
   const model = loadModel(registry.resolve(version));
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   const strokeUpdate = { medianUs: 1000 * quantile(st, 0.5), p99Us: 1000 * quantile(st, 0.99) };
   console.log(`stroke update in-process (extend 4 points + normalise + forward): median ${strokeUpdate.medianUs.toFixed(1)} µs, p99 ${strokeUpdate.p99Us.toFixed(1)} µs`);
 
-  const ours = await startProcess(['node', 'build/cli/serve.js', '--port', '0', '--host', '127.0.0.1', '--workers', '1'], /on http:\/\/127\.0\.0\.1:(\d+)/);
+  const ours = await startProcess(['node', 'build/cli/serve.js', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--models', process.env.BENCH_MODELS_DIR ?? join(root, 'models')], /on http:\/\/127\.0\.0\.1:(\d+)/);
   const bare = await startProcess(['node', 'build/bench/servers/bare-uws.mjs', '0'], /listening (\d+)/);
   try {
     // Validate: the server's answer equals the in-process prediction of the same image.

@@ -71,7 +71,7 @@ const pct = (xs: number[], q: number): number => {
 };
 
 // ---- 1. inference -------------------------------------------------------------------------------------------------
-const registry = new Registry(join(root, 'models'));
+const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
 const modelPath = registry.resolve('current');
 const model = loadModel(modelPath);
 const layersOk = model.layers.length === 3 && model.layers.every((l, i) => l.inputs === SIZES[i] && l.outputs === SIZES[i + 1]);
