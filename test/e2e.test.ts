@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -31,7 +31,7 @@ const WAIT = { timeout: 10_000 };
 let tmp: string;
 let holder: ModelHolder;
 let server: RunningServer | undefined;
-let proxy: Proxy;
+let port: number;
 let browser: Browser | undefined;
 let feedbackDir: string;
 
@@ -46,32 +46,17 @@ async function start(atPort: number): Promise<RunningServer> {
   return startServer(options);
 }
 
-/**
- * The browser's fixed address: a TCP relay to the current server. Why: this uWebSockets.js build does not set
- * SO_REUSEADDR, so after close() the server-side TIME_WAIT sockets (~60 s) keep a new server from listening on the
- * same port; the relay gives the page the same host:port across a restart. `cut()` drops every relayed connection,
- * as a real server's death would (close() alone leaves idle keep-alive HTTP connections open).
- */
-interface Proxy { port: number; target: number; cut(): void; close(): Promise<void> }
-async function startProxy(target: number): Promise<Proxy> {
-  const sockets = new Set<Socket>();
-  const track = (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()); };
-  const p: Proxy = {
-    port: 0, target,
-    cut: () => { for (const s of sockets) s.destroy(); },
-    close: () => new Promise<void>((r) => { p.cut(); srv.close(() => r()); }),
-  };
-  const srv: Server = createServer((client) => {
-    const upstream = connect(p.target, '127.0.0.1');
-    track(client);
-    track(upstream);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
+/** A free loopback port: the server listens on a fixed port (uSockets sets SO_REUSEADDR only for a non-zero port),
+ * so that after close() a new server can listen on the same port again — the restart the page must survive. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe: Server = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  p.port = (srv.address() as { port: number }).port;
-  return p;
 }
 
 // Outside CI a machine without Chromium skips with this reason; in CI the suite runs and beforeAll fails loudly.
@@ -96,19 +81,18 @@ describe.skipIf(skip)('web client in Chromium', () => {
     registry.promote(version);
     holder = new ModelHolder(registry);
     await holder.load();
-    server = await start(0);
-    proxy = await startProxy(server.port);
+    server = await start(await freePort());
+    port = server.port;
   }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
-    await proxy?.close();
     await server?.close();
     holder?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  const url = () => `http://127.0.0.1:${proxy.port}/`;
+  const url = () => `http://127.0.0.1:${port}/`;
 
   /** Everything the tests look at, read from the DOM and the canvases in one go. */
   const ui = (page: Page) => page.evaluate(() => {
@@ -215,16 +199,14 @@ describe.skipIf(skip)('web client in Chromium', () => {
     await open(page);
     const rng = new Random(8);
     await drawMouse(page, place(1, { x: 90, y: 30, w: 100, h: 220 }, rng)); // drawn before the outage: resent after it
-    await server!.close();
+    await server!.close(); // stops listening, closes WebSockets (1001) and idle keep-alive connections
     server = undefined;
-    proxy.cut();
     await page.waitForFunction(() => document.getElementById('error')!.textContent!.startsWith('Connection Failed'), null, WAIT);
     const down = await ui(page);
     expect(down.error).toBe('Connection Failed — reconnecting…');
     expect(await page.locator('#error').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(255, 107, 107)');
     await page.screenshot({ path: join(artifacts, 'ui-connection-failed.png') });
-    server = await start(0);
-    proxy.target = server.port; // same address for the page (see Proxy)
+    server = await start(port); // the same port: the page reconnects to the address it knows
     await page.waitForFunction(() => document.getElementById('error')!.textContent === '', null, WAIT);
     expect(await predict(page)).toBe(1); // the resent drawing, predicted by the new server
     await clear(page);
