@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIdx } from '../src/data/idx.js';
-import { Registry } from '../src/model/registry.js';
+import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
 import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
@@ -18,7 +18,7 @@ import * as ort from 'onnxruntime-node';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
-const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
+const registry = new ModelRegistry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
 const version = registry.currentVersion();
 if (!version) throw new Error('no current model → run `npm run train` first');
 const model = loadModel(registry.resolve(version));

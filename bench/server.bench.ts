@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { parseIdx } from '../src/data/idx.js';
-import { Registry } from '../src/model/registry.js';
+import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
 import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
@@ -149,7 +149,7 @@ async function wsLoad(port: number, drawers: number, durationS: number, echo: bo
 }
 
 async function main(): Promise<void> {
-  const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
+  const registry = new ModelRegistry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
   const version = registry.currentVersion();
   if (!version) throw new Error('no current model → run `npm run train` first');
   const model = loadModel(registry.resolve(version));

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { parseIdx } from '../src/data/idx.js';
-import { Registry } from '../src/model/registry.js';
+import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel, type ModelLayer } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
 import { loadCore } from '../src/wasm/core.js';
@@ -71,7 +71,7 @@ const pct = (xs: number[], q: number): number => {
 };
 
 // ---- 1. inference -------------------------------------------------------------------------------------------------
-const registry = new Registry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
+const registry = new ModelRegistry(process.env.BENCH_MODELS_DIR ?? join(root, 'models'));
 const modelPath = registry.resolve('current');
 const model = loadModel(modelPath);
 const layersOk = model.layers.length === 3 && model.layers.every((l, i) => l.inputs === SIZES[i] && l.outputs === SIZES[i + 1]);

@@ -7,7 +7,7 @@ import { Arena } from '../wasm/arena.js';
 import { Mlp } from '../nn/mlp.js';
 import { loadMnist } from '../data/mnist.js';
 import { loadModel } from '../model/model-file.js';
-import { Registry } from '../model/registry.js';
+import { ModelRegistry } from '../model/registry.js';
 import { evaluate } from '../train/evaluate.js';
 import { metricsDocument } from '../train/metrics-file.js';
 import { readParams } from '../train/options.js';
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const registry = new Registry(values.models ?? 'models');
+  const registry = new ModelRegistry(values.models ?? 'models');
   const path = registry.resolve(values.model ?? 'current');
   const model = loadModel(path);
   const dataDir = values.data ?? readParams('params.yaml').data.dir;

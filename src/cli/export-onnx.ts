@@ -4,7 +4,7 @@
 import { parseFlags, runCli } from './args.js';
 import { loadModel } from '../model/model-file.js';
 import { encodeOnnx } from '../model/onnx.js';
-import { Registry } from '../model/registry.js';
+import { ModelRegistry } from '../model/registry.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 const USAGE = `Usage: npm run export:onnx -- [flags]
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const path = new Registry(values.models ?? 'models').resolve(values.model ?? 'current');
+  const path = new ModelRegistry(values.models ?? 'models').resolve(values.model ?? 'current');
   const model = loadModel(path);
   const bytes = encodeOnnx(model);
   const out = values.out ?? 'model.onnx';

@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { ModelFileError, RegistryError } from '../model/errors.js';
-import { Registry, type VersionInfo } from '../model/registry.js';
+import { ModelRegistry, type VersionInfo } from '../model/registry.js';
 
 const USAGE = `usage: npm run models -- [list] [--root <dir>] [--json]
        npm run models -- promote <version|prefix> [--root <dir>] [--json]
@@ -40,7 +40,7 @@ function run(argv: string[]): number {
     console.log(USAGE);
     return 0;
   }
-  const registry = new Registry(values.root);
+  const registry = new ModelRegistry(values.root);
   const [command = 'list', ...rest] = positionals;
   switch (command) {
     case 'list':
@@ -54,7 +54,7 @@ function run(argv: string[]): number {
   }
 }
 
-function list(registry: Registry, json: boolean): number {
+function list(registry: ModelRegistry, json: boolean): number {
   const versions = registry.list();
   let current: string | undefined;
   try {
@@ -83,7 +83,7 @@ function list(registry: Registry, json: boolean): number {
   return 0;
 }
 
-function promote(registry: Registry, ref: string, json: boolean): number {
+function promote(registry: ModelRegistry, ref: string, json: boolean): number {
   let previous: string | undefined;
   try {
     previous = registry.currentVersion();

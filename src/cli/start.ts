@@ -7,7 +7,7 @@ import { loadCore, type CoreExports } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Random } from '../random.js';
 import { ingestMnist } from '../data/ingest.js';
-import { Registry } from '../model/registry.js';
+import { ModelRegistry } from '../model/registry.js';
 import { readParams, resolveConfig } from '../train/options.js';
 import { runTraining } from '../train/run.js';
 import { installRunGuards } from '../tracking/index.js';
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const data = ingestMnist({ out: params.data.dir });
   console.log(data.status === 'up-to-date' ? `MNIST up to date in ${data.out}/` : `MNIST ingested into ${data.out}/ (checksums verified)`);
 
-  const registry = new Registry(MODELS);
+  const registry = new ModelRegistry(MODELS);
   if (registry.currentVersion() === undefined) {
     console.log('no model yet: training the default model (params.yaml; `npm run train -- --help` for options)');
     let interrupted: NodeJS.Signals | undefined;

@@ -33,9 +33,9 @@ const TEMP_PREFIX = '.incoming-';
  * One directory of versions. Safe for concurrent readers and writers in the sense that no reader ever sees a
  * half-written version or `current` (both appear by rename). It is not a transaction: two processes promoting at
  * once both succeed and the last rename wins, and two processes adding identical weights in different seconds may
- * create two version ids for one content hash. Inject a Registry per root; tests use temp dirs.
+ * create two version ids for one content hash. Inject a ModelRegistry per root; tests use temp dirs.
  */
-export class Registry {
+export class ModelRegistry {
   readonly root: string;
 
   constructor(root: string) {

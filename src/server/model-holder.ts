@@ -4,7 +4,7 @@
 
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Registry } from '../model/registry.js';
+import { ModelRegistry } from '../model/registry.js';
 import { loadModel } from '../model/model-file.js';
 import { Predictor, INPUT_SIZE } from '../inference.js';
 
@@ -18,7 +18,7 @@ export class ModelHolder {
   private loading: Promise<void> | undefined;
   private watching = false;
 
-  constructor(private readonly registry: Registry, private readonly events: HolderEvents = {}) {}
+  constructor(private readonly registry: ModelRegistry, private readonly events: HolderEvents = {}) {}
 
   get predictor(): Predictor | undefined {
     return this.current;

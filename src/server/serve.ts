@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer as createNetServer } from 'node:net';
-import { Registry as PromRegistry } from 'prom-client';
-import { Registry } from '../model/registry.js';
+import { ModelRegistry } from '../model/registry.js';
 import { aggregateMetrics, createMetrics, type ServerMetrics } from '../metrics/metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { startServer, type RunningServer } from './app.js';
@@ -35,7 +34,7 @@ export function webDirs(): string[] {
 
 /** One thread's server: model holder + metrics + app. */
 async function serveHere(o: ServeOptions, metrics: ServerMetrics, metricsText?: () => Promise<{ text: string; contentType: string }>) {
-  const holder = new ModelHolder(new Registry(o.modelsDir), {
+  const holder = new ModelHolder(new ModelRegistry(o.modelsDir), {
     onSwap: (version, previous) => {
       metrics.modelLoads.inc({ result: 'ok' });
       if (previous !== undefined) o.log(`model ${previous} → ${version}`);
@@ -140,7 +139,7 @@ export function runAsServeWorker(): boolean {
   const log = (line: string): void => port.postMessage({ kind: 'log', line: `[worker ${data.index}] ${line}` });
   const replies = new Map<number, (v: { text: string; contentType: string }) => void>();
   let next = 0;
-  const metrics = createMetrics(new PromRegistry(), { labels: {} });
+  const metrics = createMetrics(undefined, { labels: {} });
   const askMain = (): Promise<{ text: string; contentType: string }> => new Promise((resolve) => {
     const id = next++;
     replies.set(id, resolve);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CoreExports } from '../wasm/core.js';
 import { loadMnist } from '../data/mnist.js';
 import { encodeModel } from '../model/model-file.js';
-import { Registry, type VersionInfo } from '../model/registry.js';
+import { ModelRegistry, type VersionInfo } from '../model/registry.js';
 import { startRun, type Run } from '../tracking/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
@@ -80,7 +80,7 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
       createdAt: new Date().toISOString(),
     });
     const metrics = metricsDocument(result.final, { trainingSeconds: result.seconds, runId: run.runId, contentHash });
-    const model = new Registry(o.modelsDir).addAndMaybePromote(bytes, contentHash, metrics, { force: o.force ?? false });
+    const model = new ModelRegistry(o.modelsDir).addAndMaybePromote(bytes, contentHash, metrics, { force: o.force ?? false });
     if (o.out) writeFileAtomic(o.out, bytes);
 
     const staging = mkdtempSync(join(tmpdir(), 'doodle-artifacts-'));

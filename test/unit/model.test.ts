@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelFileError } from '../src/model/errors.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/model/safetensors.js';
+import { ModelFileError } from '../../src/model/errors.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../src/model/safetensors.js';
 import {
   decodeModel, encodeModel, loadModel, saveModel, type ModelLayer, type ModelMetadataInput,
-} from '../src/model/model-file.js';
+} from '../../src/model/model-file.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -448,7 +448,7 @@ describe('model file', () => {
 
 describe('module boundary', () => {
   it('src/model/ imports nothing from src/ but itself and util/atomic-write.ts', () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
     const dir = join(root, 'src', 'model');
     const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
     expect(files).toContain('registry.ts');

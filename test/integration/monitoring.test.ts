@@ -16,15 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { Registry as PromRegistry } from 'prom-client';
-import { Registry } from '../src/model/registry.js';
-import { createMetrics } from '../src/metrics/metrics.js';
-import { ModelHolder } from '../src/server/model-holder.js';
-import { startServer, type RunningServer } from '../src/server/app.js';
-import { webDirs } from '../src/server/serve.js';
-import { addTrainedModel, mnistSplit } from './helpers/model.js';
+import { Registry } from 'prom-client';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { ModelHolder } from '../../src/server/model-holder.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
+import { webDirs } from '../../src/server/serve.js';
+import { addTrainedModel, mnistSplit } from '../helpers/model.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const HAVE_PROMETHEUS = existsSync(PROMETHEUS) && existsSync(PROMTOOL);
@@ -108,7 +108,7 @@ let promLog = '';
 
 /** Trains a small MLP for one epoch on 5000 real MNIST images and makes it the registry's current model (with
  * trainingSeconds in metrics.json, as `npm run train` writes it: the server exports it as a gauge). */
-const registerModel = async (registry: Registry): Promise<void> => {
+const registerModel = async (registry: ModelRegistry): Promise<void> => {
   await addTrainedModel(registry, { sizes: [784, 32, 10], epochs: 1, limit: 5000, augment: false, seed: 1 }, true);
 };
 
@@ -216,9 +216,9 @@ const query = async (expr: string): Promise<QueryResult> =>
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'doodle-monitoring-'));
-  const registry = new Registry(join(tmp, 'models'));
+  const registry = new ModelRegistry(join(tmp, 'models'));
   await registerModel(registry);
-  const metrics = createMetrics(new PromRegistry());
+  const metrics = createMetrics(new Registry());
   // Wired as src/server/serve.ts does, so doodle_model_loads_total exists.
   holder = new ModelHolder(registry, { onSwap: () => metrics.modelLoads.inc({ result: 'ok' }) });
   await holder.load();

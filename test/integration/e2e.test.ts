@@ -11,19 +11,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Registry as PromRegistry } from 'prom-client';
-import { Registry } from '../src/model/registry.js';
-import { createMetrics } from '../src/metrics/metrics.js';
-import { ModelHolder } from '../src/server/model-holder.js';
-import { startServer, type RunningServer, type ServerOptions } from '../src/server/app.js';
-import { webDirs } from '../src/server/serve.js';
-import { Random } from '../src/random.js';
-import { place } from './helpers/digits.js';
-import { addTrainedModel } from './helpers/model.js';
+import { Registry } from 'prom-client';
+import { ModelRegistry } from '../../src/model/registry.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { ModelHolder } from '../../src/server/model-holder.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/app.js';
+import { webDirs } from '../../src/server/serve.js';
+import { Random } from '../../src/random.js';
+import { place } from '../helpers/digits.js';
+import { addTrainedModel } from '../helpers/model.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = join(root, 'test', 'artifacts');
 const WAIT = { timeout: 10_000 };
 
@@ -35,12 +35,12 @@ let port: number;
 let browser: Browser | undefined;
 let feedbackDir: string;
 
-const trainModel = (registry: Registry): Promise<string> =>
+const trainModel = (registry: ModelRegistry): Promise<string> =>
   addTrainedModel(registry, { sizes: [784, 128, 10], epochs: 2, limit: 30000, augment: true, seed: 1 });
 
 async function start(atPort: number): Promise<RunningServer> {
   const options: ServerOptions = {
-    host: '127.0.0.1', port: atPort, holder, metrics: createMetrics(new PromRegistry(), { defaultMetrics: false }),
+    host: '127.0.0.1', port: atPort, holder, metrics: createMetrics(new Registry(), { defaultMetrics: false }),
     staticDirs: webDirs(), feedbackDir,
   };
   return startServer(options);
@@ -71,7 +71,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
     mkdirSync(artifacts, { recursive: true });
     tmp = mkdtempSync(join(tmpdir(), 'doodle-e2e-'));
     feedbackDir = join(tmp, 'feedback');
-    const registry = new Registry(join(tmp, 'models'));
+    const registry = new ModelRegistry(join(tmp, 'models'));
     const [version] = await Promise.all([
       trainModel(registry),
       chromium.launch({ executablePath: CHROMIUM, timeout: 30_000, args: ['--headless', '--no-sandbox', '--disable-gpu',

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { ingestMnist } from '../src/data/ingest.js';
-import { loadModel } from '../src/model/model-file.js';
-import { Registry } from '../src/model/registry.js';
+import { ingestMnist } from '../../src/data/ingest.js';
+import { loadModel } from '../../src/model/model-file.js';
+import { ModelRegistry } from '../../src/model/registry.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 let bin: string;
 let tmp: string;
 const env = { ...process.env, MLFLOW_TRACKING_URI: '' };
@@ -64,7 +64,7 @@ describe('npm run train', () => {
     expect(r.stdout).toMatch(/^epoch 2\/2 loss [\d.]+ train [\d.]+% test [\d.]+%/m);
     expect(r.stdout).toMatch(/promoted to current \(first model/);
 
-    const registry = new Registry(join(tmp, 'models'));
+    const registry = new ModelRegistry(join(tmp, 'models'));
     const current = registry.list().find((v) => v.current)!;
     expect(current.testAccuracy).toBeGreaterThan(0.6); // 2 short epochs with augmentation: ~77% measured; chance is 10%
     const model = loadModel(current.path);
@@ -94,26 +94,26 @@ describe('npm run train', () => {
     for (let l = 0; l < a.layers.length; l++) {
       expect(Buffer.from(b.layers[l]!.weight.buffer).equals(Buffer.from(a.layers[l]!.weight.buffer))).toBe(true);
     }
-    expect(new Registry(join(tmp, 'models')).list()).toHaveLength(1);
+    expect(new ModelRegistry(join(tmp, 'models')).list()).toHaveLength(1);
   });
 
   it('keeps the current model when the new one is less accurate, unless --force', () => {
-    const before = new Registry(join(tmp, 'models')).currentVersion();
+    const before = new ModelRegistry(join(tmp, 'models')).currentVersion();
     const worse = cli('train', [...common, '--epochs', '1', '--limit', '300', '--seed', '9', '--no-augment']);
     expect(worse.code).toBe(0);
     expect(worse.stdout).toMatch(/not promoted: /);
-    expect(new Registry(join(tmp, 'models')).currentVersion()).toBe(before);
+    expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).toBe(before);
     const forced = cli('train', [...common, '--epochs', '1', '--limit', '300', '--seed', '9', '--no-augment', '--force']);
     expect(forced.code).toBe(0);
-    expect(new Registry(join(tmp, 'models')).currentVersion()).not.toBe(before);
+    expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).not.toBe(before);
     expect(cli('models', ['--root', 'models', 'promote', before!]).code).toBe(0);
-    expect(new Registry(join(tmp, 'models')).currentVersion()).toBe(before);
+    expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).toBe(before);
   });
 
   // SIGTERM rather than SIGINT: a process that inherits SIGINT as ignored (as test runners' children may) cannot
   // un-ignore it in Node, so SIGINT would test the runner, not the CLI. Both signals take the same path (guards.ts).
   it('ends the MLflow run as KILLED on SIGTERM, saves no model and exits 143', async () => {
-    const versions = new Registry(join(tmp, 'models')).list().length;
+    const versions = new ModelRegistry(join(tmp, 'models')).list().length;
     const child = spawn(process.execPath, [join(bin, 'train.js'), ...common, '--epochs', '200', '--limit', '3000', '--run-name', 'interrupted'],
       { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -127,7 +127,7 @@ describe('npm run train', () => {
     });
     expect(code, `exit ${code}; output ended with:\n${out.slice(-600)}`).toBe(143);
     expect(runs().find((x) => x.name === 'interrupted')?.status).toBe(5); // KILLED
-    expect(new Registry(join(tmp, 'models')).list()).toHaveLength(versions);
+    expect(new ModelRegistry(join(tmp, 'models')).list()).toHaveLength(versions);
   }, 60_000);
 
   it('rejects bad flags (exit 2) and missing data (exit 1) with one clear line', () => {
@@ -150,7 +150,7 @@ describe('npm run eval', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/test accuracy \d+\.\d\d% \(\d+\/10000\)/);
     const m = JSON.parse(readFileSync(join(tmp, 'eval.json'), 'utf8'));
-    const current = new Registry(join(tmp, 'models')).list().find((v) => v.current)!;
+    const current = new ModelRegistry(join(tmp, 'models')).list().find((v) => v.current)!;
     expect(m.testAccuracy).toBeCloseTo(current.testAccuracy, 10);
     expect(m.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(10000);
     expect(Object.keys(m.perClassAccuracy)).toHaveLength(10);

@@ -3,10 +3,10 @@
 // past it), and the SIMD matmuls agree with their scalar twins.
 
 import { afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
-import { loadCore, type CoreExports } from '../src/wasm/core.js';
-import { Arena } from '../src/wasm/arena.js';
-import { Random } from '../src/random.js';
-import { expectClose } from './helpers/compare.js';
+import { loadCore, type CoreExports } from '../../src/wasm/core.js';
+import { Arena } from '../../src/wasm/arena.js';
+import { Random } from '../../src/random.js';
+import { expectClose } from '../helpers/compare.js';
 import {
   Guarded, LAYOUTS, MATMUL_SHAPES, matmulTolerance, runKernelSuite, scalarKernels, seedFor, simdKernels, uniform,
 } from './kernels.case.js';
