@@ -8,8 +8,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { createServer as createNetServer } from 'node:net';
 import { ModelRegistry } from '../model/registry.js';
+import { freePort } from '../util/free-port.js';
 import { aggregateMetrics, createMetrics, type ServerMetrics } from '../metrics/metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { startServer, type RunningServer } from './app.js';
@@ -95,8 +95,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     })));
     return aggregateMetrics(parts as Parameters<typeof aggregateMetrics>[0]);
   };
-  // uWebSockets.js shares a port between threads with SO_REUSEPORT, which it does not set for port 0: choose a free
-  // port here first (the tiny window in which another process could take it is acceptable for an ephemeral port).
+  // uWebSockets.js shares a port between threads with SO_REUSEPORT, which it does not set for port 0: name one first.
   const first = await spawn(o.port === 0 ? await freePort(o.host) : o.port, 0);
   for (let i = 1; i < workers; i++) await spawn(first.port, i);
   for (const w of threads) {
@@ -112,17 +111,6 @@ export async function serve(o: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 type WorkerMessage =

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { freePort } from '../helpers/ports.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { ModelRegistry } from '../../src/model/registry.js';
@@ -44,19 +44,6 @@ async function start(atPort: number): Promise<RunningServer> {
     staticDirs: webDirs(), feedbackDir,
   };
   return startServer(options);
-}
-
-/** A free loopback port: the server listens on a fixed port (uSockets sets SO_REUSEADDR only for a non-zero port),
- * so that after close() a new server can listen on the same port again — the restart the page must survive. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe: Server = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 // Outside CI a machine without Chromium skips with this reason; in CI the suite runs and beforeAll fails loudly.

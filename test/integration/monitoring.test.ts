@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,8 @@ import { ModelHolder } from '../../src/server/model-holder.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { webDirs } from '../../src/server/serve.js';
 import { addTrainedModel, mnistSplit } from '../helpers/model.js';
+import { freePort } from '../helpers/ports.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -101,7 +102,7 @@ let holder: ModelHolder | undefined;
 let server: RunningServer | undefined;
 let base: string;
 let metricsText: string;
-let traffic: { stop: () => Promise<void> } | undefined;
+let traffic: ReturnType<typeof startTraffic> | undefined;
 let prometheus: ChildProcess | undefined;
 let promBase: string;
 let promLog = '';
@@ -116,7 +117,7 @@ const registerModel = async (registry: ModelRegistry): Promise<void> => {
  * Keeps every route, WebSocket message type and a few error kinds busy every 100 ms, so that each rate() window
  * Prometheus sees has increments in it. One invalid WS message per second stays under the abuse limit.
  */
-function startTraffic(): { stop: () => Promise<void> } {
+function startTraffic(): { stop: () => Promise<void>; ticks: () => number } {
   const images = mnistSplit('test').images;
   const image = (k: number) => Array.from(images.subarray(k * 784, (k + 1) * 784), (v) => v / 255);
   const ws = new WebSocket(`ws://127.0.0.1:${server!.port}/ws`);
@@ -127,6 +128,7 @@ function startTraffic(): { stop: () => Promise<void> } {
     resolve();
   }));
   let stopped = false;
+  let done = 0;
   const post = (path: string, body: string) => fetch(base + path, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
     .then((r) => r.arrayBuffer());
   const loop = (async () => {
@@ -151,10 +153,12 @@ function startTraffic(): { stop: () => Promise<void> } {
         if (tick % 10 === 5) ws.send(JSON.stringify({ type: 'clear' }));
         if (tick % 20 === 10) ws.send(JSON.stringify({ type: 'hello', width: 280, height: 280, brush: 18 }));
       }
+      done++;
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
   return {
+    ticks: () => done,
     stop: async () => {
       stopped = true;
       await loop.catch(() => {});
@@ -162,15 +166,6 @@ function startTraffic(): { stop: () => Promise<void> } {
     },
   };
 }
-
-const freePort = (): Promise<number> => new Promise((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 /** The project's prometheus.yml with only what must change to run here: targets, rule file path, evaluation interval. */
 function testConfig(serverPort: number, promPort: number): string {
@@ -226,7 +221,8 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${server.port}`;
   traffic = startTraffic();
   if (!SKIP_PROMETHEUS) await startPrometheus(server.port);
-  await new Promise((r) => setTimeout(r, 1500)); // a few ticks of traffic: every counter has been incremented
+  // A few whole ticks of traffic (each one touches every route, message type and error kind): every counter exists.
+  await pollUntil(() => traffic!.ticks() >= 3, 'three ticks of traffic', 30_000);
   metricsText = await (await fetch(base + '/metrics')).text();
 }, 90_000);
 
