@@ -33,7 +33,8 @@ if (only !== undefined && !PARTS.some((p) => p.name === only)) {
   process.exit(2);
 }
 // The model the parts measure: the registry's current one. A fresh clone has none: then make a small one in
-// build/bench-models/ (never in models/, where it would become what `npm start` serves), so that
+// build/bench-models/ (never in models/, where it would become what `npm start` serves; its run is tracked in
+// build/bench-mlruns/, never among the user's runs in mlruns/), so that
 // `npm ci && npm run bench -- --quick` works end to end. Figures worth publishing need the default model (`npm start`).
 let modelsDir = join(root, 'models');
 if (!existsSync(join(modelsDir, 'current'))) {
@@ -41,7 +42,8 @@ if (!existsSync(join(modelsDir, 'current'))) {
   if (!existsSync(join(modelsDir, 'current'))) {
     console.log('no trained model yet: ingesting MNIST and training a 1-epoch model into build/bench-models/');
     for (const [cli, cliArgs] of [['data.js', []], ['train.js', ['--epochs', '1', '--limit', '6000', '--run-name', 'bench-bootstrap', '--models', modelsDir]]] as const) {
-      const r = spawnSync(process.execPath, [join(root, 'build', 'cli', cli), ...cliArgs], { cwd: root, stdio: 'inherit' });
+      const r = spawnSync(process.execPath, [join(root, 'build', 'cli', cli), ...cliArgs], { cwd: root, stdio: 'inherit',
+        env: { ...process.env, MLFLOW_TRACKING_URI: join(root, 'build', 'bench-mlruns') } });
       if (r.status !== 0) {
         console.error(`error: ${cli.replace('.js', '')} failed while preparing a model for the benchmark`);
         process.exit(1);

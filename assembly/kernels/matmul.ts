@@ -229,8 +229,7 @@ function packPanelsT(dst: usize, b: usize, K: i32, N: i32, kc: i32): void {
 
 // The MR×NR micro-kernel: acc[r][0..8) = Σ_k Ap[k,r] · Bp[k, 0..8) over one packed A panel (MR floats per k)
 // and one packed B panel (NR floats per k); then C[r, 0..cols) (+)= acc for r < rows. Each k step is 2 loads of B,
-// 4 broadcast loads of A and 8 mul+add pairs (no FMA in baseline wasm SIMD); unrolled ×2 so the pointer updates
-// and the loop branch are paid once per 32 flops·2.
+// 4 broadcast loads of A and 8 mul+add pairs (no FMA in baseline wasm SIMD): 16 flops per pointer update and branch.
 @inline
 function micro(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, accumulate: bool,
                rows: i32, cols: i32, tile: usize): void {
@@ -294,7 +293,6 @@ function rowsNN(c: usize, a: usize, rs: usize, ks: usize, b: usize, M: i32, K: i
     let j = 0;
     for (; j + 16 <= N; j += 16) {
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
       let pa = ai;
       let pb = b + (<usize>j << 2);
       for (let k = 0; k < K; k++) {
