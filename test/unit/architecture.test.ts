@@ -1,9 +1,10 @@
 // Keeps the module boundaries of the house style true as the tree grows: the leaf modules import nothing from the
-// rest of src/, only cli/ exits the process, and the AssemblyScript core imports only itself.
+// rest of src/, only cli/ exits the process, each third-party runtime (prom-client, uWebSockets.js, the wasm loader)
+// has one home, web/ shares only the protocol and the preprocessing with the server, the AssemblyScript core imports
+// only itself, and the README's architecture picture names every part of the tree.
 
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,9 +17,23 @@ function files(dir: string): string[] {
   });
 }
 
+/** Every module a file names: static imports and re-exports, side-effect imports, dynamic import() and require(). */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+  return [
+    ...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/\b(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1]!);
+}
+
+const rel = (file: string) => relative(root, file);
+
+/** Files of src/ and web/ naming `pkg`, outside the one folder allowed to. */
+function outsiders(pkg: string, home: string): string[] {
+  return [...files(join(root, 'src')), ...files(join(root, 'web'))]
+    .filter((file) => imports(file).some((spec) => spec === pkg || spec.startsWith(`${pkg}/`)))
+    .map(rel).filter((path) => !path.startsWith(home + '/'));
 }
 
 /** Resolved project-relative targets of a file's relative imports. */
@@ -40,10 +55,40 @@ describe('module boundaries', () => {
     }
   });
 
-  it('only src/cli/ calls process.exit', () => {
-    for (const file of files(join(root, 'src'))) {
-      if (relative(root, file).startsWith(join('src', 'cli'))) continue;
-      expect(/process\.exit\(/.test(readFileSync(file, 'utf8')), relative(root, file)).toBe(false);
+  it('only src/cli/ ends the process', () => {
+    const exits = files(join(root, 'src')).filter((file) => !rel(file).startsWith('src/cli/'))
+      .filter((file) => /process\.exit\(|process\.abort\(/.test(readFileSync(file, 'utf8')));
+    expect(exits.map(rel)).toEqual([]);
+  });
+
+  it('only src/metrics/ imports prom-client', () => {
+    expect(outsiders('prom-client', 'src/metrics')).toEqual([]);
+  });
+
+  it('only src/server/ imports uWebSockets.js', () => {
+    expect(outsiders('uWebSockets.js', 'src/server')).toEqual([]);
+  });
+
+  it('web/ imports only its own files, src/protocol.ts and src/preprocess/', () => {
+    const web = files(join(root, 'web'));
+    expect(web.length).toBeGreaterThan(2);
+    for (const file of web) {
+      for (const spec of imports(file)) {
+        const target = spec.startsWith('.') ? rel(resolve(dirname(file), spec)) : spec;
+        const ok = target.startsWith('web/') || target === 'src/protocol.js' || target.startsWith('src/preprocess/');
+        expect(ok, `${rel(file)} imports ${spec}`).toBe(true);
+      }
+    }
+  });
+
+  it('what web/ shares (src/protocol.ts, src/preprocess/) imports nothing but itself: it runs in the browser too', () => {
+    const shared = [join(root, 'src', 'protocol.ts'), ...files(join(root, 'src', 'preprocess'))];
+    for (const file of shared) {
+      for (const spec of imports(file)) {
+        const target = spec.startsWith('.') ? rel(resolve(dirname(file), spec)) : spec;
+        const ok = target === 'src/protocol.js' || target.startsWith('src/preprocess/');
+        expect(ok, `${rel(file)} imports ${spec}`).toBe(true);
+      }
     }
   });
 
@@ -64,10 +109,21 @@ describe('module boundaries', () => {
   });
 });
 
-describe('README', () => {
-  it('shows the benchmark figures of the committed results file (tools/bench-tables.mjs --check)', () => {
-    const r = spawnSync(process.execPath, [join(root, 'tools', 'bench-tables.mjs'), '--check'], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+describe("README's architecture picture", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const picture = /## Architecture\n```\n([\s\S]*?)\n```/.exec(readme)?.[1] ?? '';
+
+  it('names every folder and top-level module of src/, and web/ and assembly/', () => {
+    expect(picture.length).toBeGreaterThan(200);
+    const parts = readdirSync(join(root, 'src')).map((name) => `src/${name}${statSync(join(root, 'src', name)).isDirectory() ? '/' : ''}`);
+    const missing = [...parts, 'web/', 'assembly/'].filter((part) => !picture.includes(part));
+    expect(missing).toEqual([]);
+  });
+
+  it('names every command of src/cli/ and every module of src/server/', () => {
+    const names = (dir: string) => readdirSync(join(root, 'src', dir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    const missing = [...names('cli').filter((n) => n !== 'args'), ...names('server')]
+      .filter((name) => !new RegExp(`(^|[^\\w-])${name}([^\\w-]|$)`, 'm').test(picture));
+    expect(missing).toEqual([]);
   });
 });
