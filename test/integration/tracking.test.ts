@@ -690,9 +690,8 @@ describe('REST client against an MLflow-like server', () => {
   it('times out a call that gets no reply, and a failed end() can be retried', async () => {
     const run = await startRun(restOptions({ requestTimeoutMs: 300 }));
     server.hang.add(`${api}/runs/update`);
-    const started = Date.now();
+    // The message is the client's own timeout (a hang would fail this test on vitest's timeout instead).
     await expect(run.end('FINISHED')).rejects.toThrow(/runs\/update failed: no reply within 300 ms/);
-    expect(Date.now() - started).toBeLessThan(2000);
     server.hang.clear();
     await run.end('FAILED');
     const updates = server.calls.filter((c) => c.path === `${api}/runs/update`).map((c) => (c.body as Record<string, unknown>)['status']);
