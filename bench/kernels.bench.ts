@@ -8,7 +8,7 @@ import { cpus, totalmem, arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCore, type CoreExports } from '../src/wasm/core.js';
-import { Arena, type F32Buffer } from '../src/wasm/arena.js';
+import { Arena } from '../src/wasm/arena.js';
 import { hasWasmSimd } from '../src/wasm/simd.js';
 import { Random } from '../src/random.js';
 import { matmulRef, type Layout } from '../test/reference/kernels.js';

@@ -172,7 +172,6 @@ console.log(`inference done (${((performance.now() - tStart) / 1000).toFixed(1)}
 
 // ---- 2. training --------------------------------------------------------------------------------------------------
 const N = quick ? 6000 : FULL;
-const steps = Math.ceil(N / BATCH);
 const trainUnit = Float32Array.from(trainImages.subarray(0, N * PIXELS), (v) => v / 255);
 const oneHot = (labels: Uint8Array, n: number): Float32Array => {
   const out = new Float32Array(n * CLASSES);

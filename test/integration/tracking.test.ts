@@ -6,11 +6,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+  existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync,
 } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { installRunGuards, MlflowRestError, runWithStatus, startRun, type Run, type StartRunOptions } from '../../src/tracking/index.js';
@@ -19,18 +18,9 @@ import { emitYamlMap, parseFlatYaml } from '../../src/tracking/yaml.js';
 import { pathToPythonFileUri, pyFloatRepr } from '../../src/tracking/py-format.js';
 import { resolveTrackingUri } from '../../src/tracking/uri.js';
 import { posixNormpath } from '../../src/tracking/validate.js';
+import { tempDir } from '../helpers/temp.js';
 
 // ---- helpers --------------------------------------------------------------------------------------------------
-
-const temps: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'doodle-tracking-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** An independent reader for the flat meta.yaml lines: `key: value`, 'single-quoted' values unquoted. */
 function readMeta(path: string): Record<string, string> {
@@ -93,7 +83,7 @@ function fileOptions(root: string, extra: Partial<StartRunOptions> = {}): StartR
 
 describe('file store layout', () => {
   it('writes a full run exactly as MLflow lays it out', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root, {
       runName: 'baseline: #1', tags: { model_type: 'mlp' }, startTimeMs: 1_700_000_000_000,
     }));
@@ -127,7 +117,7 @@ describe('file store layout', () => {
     await run.logMetrics({ loss: 0.125, 'acc/test': 1e-7 }, 1, 1_700_000_002_000);
     await run.logMetrics({ loss: Number.NaN }, 2, 1_700_000_003_000);
     await run.setTags({ promoted: 'true' });
-    const src = join(tempDir(), 'model.safetensors');
+    const src = join(tempDir('tracking'), 'model.safetensors');
     const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 10, 13]);
     writeFileSync(src, bytes);
     await run.logArtifact(src, 'model');
@@ -172,7 +162,7 @@ describe('file store layout', () => {
   });
 
   it('creates metrics/ params/ tags/ artifacts/ for a run that logs nothing, and FAILED is status 4', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     const runDir = join(root, run.experimentId, run.runId);
     for (const folder of ['metrics', 'params', 'tags', 'artifacts']) expect(statSync(join(runDir, folder)).isDirectory()).toBe(true);
@@ -182,7 +172,7 @@ describe('file store layout', () => {
   });
 
   it('ends KILLED as status 5 with end_time; a second end() is a no-op', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const startTimeMs = Date.now() - 1000;
     const run = await startRun(fileOptions(root, { startTimeMs }));
     const metaPath = join(root, run.experimentId, run.runId, 'meta.yaml');
@@ -200,7 +190,7 @@ describe('file store layout', () => {
   });
 
   it('reuses the experiment for a second run and lists both', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const a = await startRun(fileOptions(root, { runName: 'a' }));
     const b = await startRun(fileOptions(root, { runName: 'b' }));
     expect(b.experimentId).toBe(a.experimentId);
@@ -211,7 +201,7 @@ describe('file store layout', () => {
   });
 
   it('reuses an experiment MLflow made (by its meta.yaml name) and refuses a deleted one', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     mkdirSync(join(root, '.trash', '77'), { recursive: true });
     mkdirSync(join(root, '0'));
     writeFileSync(join(root, '0', 'meta.yaml'), 'artifact_location: file:///elsewhere/0\ncreation_time: 1\nexperiment_id: \'0\'\nlast_update_time: 1\nlifecycle_stage: active\nname: Default\n');
@@ -233,7 +223,7 @@ describe('file store layout', () => {
   });
 
   it('rejects keys MLflow refuses, before writing anything', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     const runDir = join(root, run.experimentId, run.runId);
     for (const key of ['bad key!', '../up', '/abs', 'a//b', 'trailing/', '.', 'a/./b', '..x', '', 'x'.repeat(251), 'tab\tkey']) {
@@ -266,7 +256,7 @@ describe('file store layout', () => {
   });
 
   it('refuses to change a param value (MLflow params are immutable) but accepts the same value again', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     await run.logParams({ lr: 0.01 });
     await run.logParams({ lr: 0.01 });
@@ -277,7 +267,7 @@ describe('file store layout', () => {
   });
 
   it('keeps calls in order when the caller does not await them', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     const pending = Array.from({ length: 50 }, (_, step) => run.logMetrics({ loss: step / 8 }, step, 1000 + step));
     pending.push(run.end('FINISHED'));
@@ -288,7 +278,7 @@ describe('file store layout', () => {
   });
 
   it('keeps run_name in step with a later mlflow.runName tag, as MLflow does', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     await run.setTags({ 'mlflow.runName': "renamed: it's" });
     await run.end('FINISHED');
@@ -309,7 +299,7 @@ describe('file store crash safety', () => {
   }
 
   it('never shows MLflow a run folder before it is complete', () => {
-    const expDir = tempDir();
+    const expDir = tempDir('tracking');
     const run = info('5');
     const seen: string[] = [];
     createRunDirectory(expDir, run, [{ key: 'mlflow.runName', value: 'r' }], (stage, dir) => {
@@ -333,14 +323,14 @@ describe('file store crash safety', () => {
   });
 
   it('leaves nothing behind when creation fails part-way', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     // Tags "a" and "a/b" are each valid, but "a" must be both a file and a folder: the staging write fails.
     await expect(startRun(fileOptions(root, { tags: { a: 'x', 'a/b': 'y' } }))).rejects.toThrow();
     const [expId] = experimentDirs(root).filter((d) => d !== '0');
     expect(readdirSync(join(root, expId!))).toEqual(['meta.yaml']);
 
     // The rename fails when the target exists: the staging folder goes, the existing folder is untouched.
-    const expDir = tempDir();
+    const expDir = tempDir('tracking');
     const run = info('6');
     mkdirSync(join(expDir, run.runId, 'keep'), { recursive: true });
     expect(() => createRunDirectory(expDir, run, [])).toThrow();
@@ -351,7 +341,7 @@ describe('file store crash safety', () => {
 
 describe('signals and exceptions', () => {
   it('installRunGuards ends the run KILLED on a signal, then calls onSignal and removes its handlers', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const run = await startRun(fileOptions(root));
     // SIGUSR2 stands in for SIGINT/SIGTERM: emitting those would reach the test runner's own handlers.
     expect(process.listenerCount('SIGUSR2')).toBe(0);
@@ -376,7 +366,7 @@ describe('signals and exceptions', () => {
   });
 
   it('runWithStatus ends FINISHED on return and FAILED on a throw, rethrowing it', async () => {
-    const root = join(tempDir(), 'mlruns');
+    const root = join(tempDir('tracking'), 'mlruns');
     const ok = await startRun(fileOptions(root));
     expect(await runWithStatus(ok, async () => 42)).toBe(42);
     const bad = await startRun(fileOptions(root));
@@ -481,7 +471,7 @@ describe('tracking URIs', () => {
   });
 
   it('names the tracking root when it cannot be used', async () => {
-    const blocker = join(tempDir(), 'not-a-folder');
+    const blocker = join(tempDir('tracking'), 'not-a-folder');
     writeFileSync(blocker, '');
     await expect(startRun(fileOptions(blocker))).rejects.toThrow(`cannot use ${blocker} as an MLflow file store`);
     await expect(startRun(fileOptions(blocker, { trackingUri: 'sqlite:///mlflow.db' }))).rejects.toThrow(/not supported/);
@@ -648,7 +638,7 @@ describe('REST client against an MLflow-like server', () => {
     expect(batches[6]!.tags).toEqual([{ key: 'promoted', value: 'true' }]);
 
     server.reset();
-    const file = join(tempDir(), 'model v1.safetensors');
+    const file = join(tempDir('tracking'), 'model v1.safetensors');
     const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
     writeFileSync(file, bytes);
     await run.logArtifact(file, 'model/best');
@@ -708,7 +698,7 @@ describe('REST client against an MLflow-like server', () => {
     server.artifactUriFor = (exp, runId) => `s3://bucket/${exp}/${runId}/artifacts`;
     try {
       const run = await startRun(restOptions());
-      const file = join(tempDir(), 'm.bin');
+      const file = join(tempDir('tracking'), 'm.bin');
       writeFileSync(file, 'x');
       await expect(run.logArtifact(file)).rejects.toThrow(/stores artifacts at s3:\/\/bucket\/.*--serve-artifacts/);
     } finally {

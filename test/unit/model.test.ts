@@ -2,10 +2,9 @@
 // hand-built bytes and the reference implementation's own test vectors, never against our encoder alone), and every
 // kind of damage gives its own error. Not here: the registry (registry.test.ts).
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../../src/model/errors.js';
@@ -13,16 +12,7 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../src/mod
 import {
   decodeModel, encodeModel, loadModel, saveModel, type ModelLayer, type ModelMetadataInput,
 } from '../../src/model/model-file.js';
-
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dd-model-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+import { tempDir } from '../helpers/temp.js';
 
 /** Bytes of the floats as stored in memory, for bit-exact comparison (NaN payloads and -0 included). */
 const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -292,7 +282,7 @@ describe('model file', () => {
   const sizes = [784, 256, 128, 10];
 
   it('saves and loads the default MLP bit-exactly, metadata included', () => {
-    const dir = tempDir();
+    const dir = tempDir('model');
     const layers = layersFor(sizes);
     const meta = metaFor(sizes);
     const path = join(dir, 'model.safetensors');
@@ -344,7 +334,7 @@ describe('model file', () => {
   });
 
   it('save is atomic: replaces the target, leaves no temp file, and a failed save keeps the old file', () => {
-    const dir = tempDir();
+    const dir = tempDir('model');
     const path = join(dir, 'model.safetensors');
     writeFileSync(path, 'old');
     saveModel(path, layersFor([4, 3, 2]), metaFor([4, 3, 2]));
@@ -359,14 +349,14 @@ describe('model file', () => {
   });
 
   it('records the registry version when the file lives in a version directory', () => {
-    const dir = join(tempDir(), '20250107-093015-0123456789ab');
+    const dir = join(tempDir('model'), '20250107-093015-0123456789ab');
     mkdirSync(dir);
     saveModel(join(dir, 'model.safetensors'), layersFor([4, 3, 2]), metaFor([4, 3, 2]));
     expect(loadModel(join(dir, 'model.safetensors')).version).toBe('20250107-093015-0123456789ab');
   });
 
   it('a missing file says how to make one', () => {
-    const path = join(tempDir(), 'nope', 'model.safetensors');
+    const path = join(tempDir('model'), 'nope', 'model.safetensors');
     expect(() => loadModel(path)).toThrow(`model not found at ${path} → run \`npm run train\``);
   });
 
