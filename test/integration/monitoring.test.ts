@@ -8,8 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,6 +23,7 @@ import { webDirs } from '../../src/server/serve.js';
 import { addTrainedModel, mnistSplit } from '../helpers/model.js';
 import { freePort } from '../helpers/ports.js';
 import { pollUntil } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -210,7 +210,7 @@ const query = async (expr: string): Promise<QueryResult> =>
   (await fetch(`${promBase}/api/v1/query?${new URLSearchParams({ query: expr })}`)).json() as Promise<QueryResult>;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'doodle-monitoring-'));
+  tmp = tempDir('monitoring');
   const registry = new ModelRegistry(join(tmp, 'models'));
   await registerModel(registry);
   const metrics = createMetrics(new Registry());
@@ -237,7 +237,6 @@ afterAll(async () => {
   }
   await server?.close();
   holder?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 20_000);
 
 // ---- tests ------------------------------------------------------------------------------------------------------
