@@ -12,7 +12,7 @@ import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
-import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
+import { StrokeRaster } from '../src/preprocess/index.js';
 import { encodeOnnx } from '../src/model/onnx.js';
 import * as ort from 'onnxruntime-node';
 
@@ -60,7 +60,7 @@ for (let i = 0; i < (quick ? 3000 : 20000); i++) {
   const pts = [0, 1, 2, 3].flatMap((k) => [140 + 70 * Math.cos(a + k * 0.005), 140 + 90 * Math.sin(2 * (a + k * 0.005))]);
   const t0 = performance.now();
   raster.extend(pts);
-  const ink = normalizeToMnist(raster.pixels, 280, 280, input, raster.bbox);
+  const ink = raster.toMnist(input);
   const t1 = performance.now();
   if (ink) predictor.predict(input);
   const t2 = performance.now();

@@ -109,7 +109,7 @@ for (const k of [1, 2]) {
   const path = figureEight(k);
   validate(spec, path);
   const full = rasterizeStrokes([path], spec);
-  const copy = Float32Array.from(full.pixels); // not a StrokeRaster's buffer: the from-scratch path
+  const copy = Float32Array.from(full.pixels); // normalizeToMnist is always the from-scratch path
   const b = full.bbox!;
   const tag = `${spec.width}×${spec.height} brush ${spec.brush}`;
   console.log(`${tag}: ${path.length} points, ink box ${b.x1 - b.x0}×${b.y1 - b.y0}`);
@@ -119,17 +119,17 @@ for (const k of [1, 2]) {
   const upd = extendRunner(spec, path);
   bench(`live update: extend(4) + normalizeToMnist ${tag}`, () => {
     upd.step();
-    normalizeToMnist(upd.raster.pixels, spec.width, spec.height, out, upd.raster.bbox);
+    upd.raster.toMnist(out); // the live path: the raster's own table
   });
   const reps = 10;
   bench(`normalizeToMnist, unchanged raster ${tag}`, () => {
-    for (let i = 0; i < reps; i++) normalizeToMnist(full.pixels, spec.width, spec.height, out, full.bbox);
+    for (let i = 0; i < reps; i++) full.toMnist(out);
   }, reps);
   bench(`normalizeToMnist from scratch, bbox ${tag}`, () => normalizeToMnist(copy, spec.width, spec.height, out, b));
   bench(`normalizeToMnist from scratch, no bbox ${tag}`, () => normalizeToMnist(copy, spec.width, spec.height, out));
   bench(`one-shot: rasterizeStrokes + normalize ${tag}`, () => {
     const r = rasterizeStrokes([path], spec);
-    normalizeToMnist(r.pixels, spec.width, spec.height, out, r.bbox);
+    r.toMnist(out); // the first call: from scratch, no table
   });
   if (k === 1) bench(`reference normalize (the oracle) ${tag}`, () => normalizeReference(full.pixels, spec.width, spec.height));
 }

@@ -18,7 +18,7 @@ import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
 import { Predictor } from '../src/inference.js';
-import { StrokeRaster, normalizeToMnist } from '../src/preprocess/index.js';
+import { StrokeRaster } from '../src/preprocess/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const pts = [0, 1, 2, 3].flatMap((k) => [140 + 70 * Math.cos(a + k * 0.005), 140 + 90 * Math.sin(2 * (a + k * 0.005))]);
     const t0 = performance.now();
     raster.extend(pts);
-    if (normalizeToMnist(raster.pixels, 280, 280, input, raster.bbox)) predictor.predict(input);
+    if (raster.toMnist(input)) predictor.predict(input);
     times.push(performance.now() - t0);
   }
   const st = Float64Array.from(times.slice(2000)).sort();

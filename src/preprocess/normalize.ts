@@ -15,23 +15,6 @@ import { CENTRE_OF_MASS as C, INK_BOX, INK_THRESHOLD, SIDE, type PixelBox } from
 const T = INK_THRESHOLD;
 const N = SIDE * SIDE;
 
-/** A raster that keeps its own InkIntegral up to date (StrokeRaster): normalizeToMnist hands its pixels to it. */
-export interface IncrementalRaster {
-  readonly spec: { readonly width: number; readonly height: number };
-  readonly bbox: PixelBox | undefined;
-  normalize(out: Float32Array): boolean;
-  /** Whether keeping a table pays: false the first time for a raster without one (a one-shot HTTP drawing would
-   * allocate it for nothing), true from the second call on (a live drawing). */
-  preferIncremental(): boolean;
-}
-
-const incremental = new WeakMap<object, IncrementalRaster>();
-
-/** Called by StrokeRaster for its own pixel buffer; results are bit-identical to the from-scratch path (tested). */
-export function registerIncremental(pixels: Float32Array, owner: IncrementalRaster): void {
-  incremental.set(pixels, owner);
-}
-
 // The from-scratch path's table, reused and grown up to SCRATCH_CELLS positions (8 MB); a larger crop (a big PNG)
 // gets a table of its own for the call, so one huge upload does not pin its memory for the life of the process.
 const scratch = new InkIntegral();
@@ -41,8 +24,8 @@ const SCRATCH_CELLS = 1 << 20;
  * MNIST-style normalisation of a coverage raster (values ≥ 0, ink high, nominally in [0, 1]) into out[0..784).
  * Returns false, with out all zeros, when no value exceeds INK_THRESHOLD: the caller answers "no ink".
  * `bbox`, if given, must contain all the ink (StrokeRaster.bbox does); only it is scanned. Values ≤ INK_THRESHOLD
- * count as paper (0) everywhere. Output values are clamped to [0, 1]. Given a StrokeRaster's own `pixels` (from its
- * second normalisation on), the work is delegated to its incrementally maintained table (same result, bit for bit).
+ * count as paper (0) everywhere. Output values are clamped to [0, 1]. Always from scratch: a StrokeRaster's
+ * toMnist() gives the same result, bit for bit, from a table it keeps up to date while the drawing grows.
  */
 export function normalizeToMnist(raster: ArrayLike<number>, width: number, height: number, out: Float32Array,
   bbox?: PixelBox): boolean {
@@ -62,13 +45,6 @@ export function normalizeToMnist(raster: ArrayLike<number>, width: number, heigh
         `${width}×${height}`);
     }
   }
-  const owner = incremental.get(raster);
-  if (owner !== undefined && owner.spec.width === width && owner.spec.height === height) {
-    const ink = owner.bbox;
-    const covers = ink === undefined || (x0 <= ink.x0 && y0 <= ink.y0 && x1 >= ink.x1 && y1 >= ink.y1);
-    if (covers && owner.preferIncremental()) return owner.normalize(out);
-  }
-
   // Tighten [x0, x1)×[y0, y1) to the ink: peel off empty rows from the top and the bottom, then find the columns
   // row by row, each row scanned from either end only as far as the best bound so far (contiguous reads, not
   // strided column scans). A tight box costs little more than its two edge rows; no box, at most one pass.

@@ -11,7 +11,7 @@
 // points were split across calls: the same points give the same pixels, bit for bit.
 
 import { bandRows, InkIntegral } from './ink-integral.js';
-import { normalizeIntegral, registerIncremental } from './normalize.js';
+import { normalizeIntegral, normalizeToMnist } from './normalize.js';
 import { INK_THRESHOLD, SIDE, type CanvasSpec, type PixelBox } from './spec.js';
 
 const T = INK_THRESHOLD;
@@ -70,7 +70,6 @@ export class StrokeRaster {
     this.ix0 = width;
     this.iy0 = height;
     this.dy0 = height;
-    registerIncremental(this.pixels, this);
   }
 
   /** True until some pixel exceeds INK_THRESHOLD. */
@@ -181,11 +180,15 @@ export class StrokeRaster {
     return true;
   }
 
-  /** Internal, for normalizeToMnist: use the table if there is one, or from this raster's second normalisation on. */
-  preferIncremental(): boolean {
-    if (this.integral !== undefined || this.normalizedBefore) return true;
+  /**
+   * The MNIST-style model input of this drawing (what normalizeToMnist of `pixels` gives, bit for bit), the cheapest
+   * way: the first call on a raster without a table normalises from scratch (a one-shot drawing would allocate the
+   * table for nothing); from the second call on (a live drawing) through normalize() and its table.
+   */
+  toMnist(out: Float32Array): boolean {
+    if (this.integral !== undefined || this.normalizedBefore) return this.normalize(out);
     this.normalizedBefore = true;
-    return false;
+    return normalizeToMnist(this.pixels, this.width, this.height, out, this.bbox);
   }
 
   private makeIntegral(): InkIntegral {

@@ -74,11 +74,13 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       m.stageDuration.observe({ stage }, Number(process.hrtime.bigint() - t0) / 1e9);
     }
   };
-  const predictRaster = (p: Predictor, pixels: ArrayLike<number>, width: number, height: number,
-    bbox?: { x0: number; y0: number; x1: number; y1: number }): Prediction => {
-    const ink = timed('preprocess', () => normalizeToMnist(pixels, width, height, input, bbox));
+  /** `normalize` writes the model input into `input` and says whether there was ink. */
+  const predictWith = (p: Predictor, normalize: (out: Float32Array) => boolean): Prediction => {
+    const ink = timed('preprocess', () => normalize(input));
     return ink ? timed('forward', () => p.predict(input)) : NO_INK;
   };
+  const predictRaster = (p: Predictor, pixels: ArrayLike<number>, width: number, height: number): Prediction =>
+    predictWith(p, (out) => normalizeToMnist(pixels, width, height, out));
   const count = (pred: Prediction, transport: string): void => {
     m.predictions.inc({ digit: pred.digit === null ? 'none' : String(pred.digit), transport });
   };
@@ -142,7 +144,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         else if (parsed.kind === 'raster') pred = predictRaster(p, parsed.image, parsed.width, parsed.height);
         else {
           const raster = timed('preprocess', () => rasterizeStrokes(parsed.strokes, parsed.canvas));
-          pred = predictRaster(p, raster.pixels, parsed.canvas.width, parsed.canvas.height, raster.bbox);
+          pred = predictWith(p, (out) => raster.toMnist(out));
         }
       } else {
         throw new HttpError(415, 'bad_request', `unsupported content-type "${type}": use application/json or image/png`);
@@ -266,7 +268,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     s.owed = false;
     const p = o.holder.predictor;
     if (!p) return wsError(ws, 'not_ready', 'no model loaded yet');
-    const pred = predictRaster(p, s.raster.pixels, s.spec.width, s.spec.height, s.raster.bbox);
+    const pred = predictWith(p, (out) => s.raster.toMnist(out));
     count(pred, 'ws');
     sendWs(ws, { type: 'prediction', seq: ++s.seq, digit: pred.digit, probs: pred.probs, model: p.version });
   };

@@ -325,8 +325,10 @@ describe('normalizeToMnist', () => {
           for (let i = 1; i < stroke.length; i += 4) {
             raster.extend(stroke.slice(i, i + 4).flat());
             if (rng.next() < 0.35) {
-              // Either entry point: the method, or the agreed API given the raster's own buffer (delegated).
-              const ok = rng.next() < 0.5 ? raster.normalize(out)
+              // Any entry point: the table (normalize), the adaptive one (toMnist: from scratch on a raster's first
+              // call, the table after), or the from-scratch function on the raster's buffer.
+              const pick = rng.next();
+              const ok = pick < 0.4 ? raster.normalize(out) : pick < 0.8 ? raster.toMnist(out)
                 : normalizeToMnist(raster.pixels, spec.width, spec.height, out, raster.bbox);
               const fresh = normalizeCopy(raster.pixels, spec.width, spec.height);
               expect(ok).toBe(fresh.ok);

@@ -4,7 +4,7 @@
 // yet sent to the animation-frame batcher in main.ts.
 
 import { DEFAULT_CANVAS, LIMITS } from '../../src/protocol.js';
-import { StrokeRaster, normalizeToMnist, SIDE } from '../../src/preprocess/index.js';
+import { StrokeRaster, SIDE } from '../../src/preprocess/index.js';
 
 export type Point = [number, number];
 export const CANVAS = DEFAULT_CANVAS;
@@ -101,7 +101,7 @@ export class Drawing {
   /** The normalised 28×28 input (784 values in [0, 1]) by the server's own preprocessing; all zeros when empty. */
   mnist(): Float32Array {
     const out = new Float32Array(SIDE * SIDE);
-    normalizeToMnist(this.raster.pixels, CANVAS.width, CANVAS.height, out, this.raster.bbox);
+    this.raster.toMnist(out);
     return out;
   }
 
