@@ -276,6 +276,8 @@ describe.skipIf(skip)('web client in Chromium', () => {
       const failed: string[] = [];
       page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
       await open(page);
+      // Headless Chromium never asks for a favicon (headed Chromium asks for /favicon.ico when the page names none),
+      // so the 404 listener alone cannot see that one: check that the page names an icon and that it loads.
       expect(await page.evaluate(async () => {
         const icon = document.querySelector<HTMLLinkElement>('link[rel~="icon"]');
         if (!icon) return 'no <link rel="icon">';
