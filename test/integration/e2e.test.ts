@@ -295,6 +295,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
       await drawMouse(page, place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3)), async () => {
         await page.waitForFunction(() => /^\d$/.test(document.getElementById('guess')!.textContent ?? ''), null, WAIT);
         whileDrawing = await boxes(page);
+        await page.screenshot({ path: join(artifacts, `ui-${width}-drawing.png`), fullPage: true });
       });
       expect(whileDrawing).toEqual(still);
       expect(await boxes(page)).toEqual(still);
