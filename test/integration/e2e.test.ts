@@ -92,11 +92,15 @@ describe.skipIf(skip)('web client in Chromium', () => {
       return s;
     };
     return {
-      guess: text('guess'), confidence: text('confidence'), result: text('digit'), error: text('error'),
+      guess: text('guess'), label: text('guess-label'), confidence: text('confidence'), hint: text('hint'), error: text('error'),
       status: text('feedback-status'), model: text('model'), latency: text('latency'),
       bars: Array.from(document.querySelectorAll<HTMLElement>('.bar-fill')).map((b) => parseFloat(b.style.width) || 0),
       padInk: ink('pad', 3), previewInk: ink('preview', 0),
       choicesEnabled: Array.from(document.querySelectorAll<HTMLButtonElement>('#choices button')).filter((b) => !b.disabled).length,
+      predictEnabled: !(document.getElementById('predict') as HTMLButtonElement).disabled,
+      offline: document.getElementById('result')!.classList.contains('offline'),
+      resultOpacity: Number(getComputedStyle(document.querySelector('#result .guess-box')!).opacity),
+      barsOpacity: Number(getComputedStyle(document.getElementById('bars')!).opacity),
     };
   });
 
@@ -120,15 +124,35 @@ describe.skipIf(skip)('web client in Chromium', () => {
     }
   }
 
+  /** Waits for the answer to Predict: the result panel's label turns "Prediction" over the digit. */
+  const predicted = async (page: Page): Promise<number> => {
+    await page.waitForFunction(() => document.getElementById('guess-label')!.textContent === 'Prediction'
+      && /^\d$/.test(document.getElementById('guess')!.textContent ?? ''), null, WAIT);
+    return Number((await ui(page)).guess);
+  };
+
   async function predict(page: Page): Promise<number> {
     await page.click('#predict');
-    await page.waitForFunction(() => /^Digit: \d$/.test(document.getElementById('digit')!.textContent ?? ''), null, WAIT);
-    return Number((await ui(page)).result.slice(-1));
+    return predicted(page);
+  }
+
+  /** Stops the server, runs `whileDown` once the page says so, then restarts it on the same port (the page knows that
+   * address) and waits until the page has reconnected. */
+  async function outage(page: Page, whileDown: () => Promise<void>): Promise<void> {
+    await server!.close(); // stops listening, closes WebSockets (1001) and idle keep-alive connections
+    server = undefined;
+    try {
+      await page.waitForFunction(() => document.getElementById('error')!.textContent!.startsWith('Connection Failed'), null, WAIT);
+      await whileDown();
+    } finally {
+      server = await start(port);
+    }
+    await page.waitForFunction(() => document.getElementById('error')!.textContent === '', null, WAIT);
   }
 
   async function clear(page: Page): Promise<void> {
     await page.click('#clear');
-    await page.waitForFunction(() => document.getElementById('digit')!.textContent === 'Draw a digit', null, WAIT);
+    await page.waitForFunction(() => document.getElementById('hint')!.textContent === 'Draw a digit', null, WAIT);
   }
 
   it('draws digits with the mouse: live guess and bars while drawing, Predict, preview, Clear', async () => {
@@ -145,7 +169,8 @@ describe.skipIf(skip)('web client in Chromium', () => {
     for (const [digit, box] of cases) {
       const before = await ui(page);
       expect(before.bars.every((b) => b === 0), 'bars empty before drawing').toBe(true);
-      expect(before.confidence).toBe('Draw a digit');
+      expect(before.confidence).toBe('');
+      expect(before.hint).toBe('Draw a digit');
       expect(before.choicesEnabled).toBe(0);
       await drawMouse(page, place(digit, box, rng), async () => {
         // Pen still down: the streamed strokes already produced a guess and bars.
@@ -159,7 +184,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
       got.push(n);
       if (n === digit) right++;
       const after = await ui(page);
-      expect(after.guess).toBe(String(n));
+      expect(after).toMatchObject({ label: 'Prediction', hint: 'Done — Clear to draw another' });
       expect(after.previewInk, '28×28 preview has ink').toBeGreaterThan(255 * 20);
       expect(after.padInk).toBeGreaterThan(0);
       expect(after.choicesEnabled).toBe(10);
@@ -168,39 +193,136 @@ describe.skipIf(skip)('web client in Chromium', () => {
       if (digit === 7) await page.screenshot({ path: join(artifacts, 'ui-digit.png') });
       await clear(page);
       const cleared = await ui(page);
-      expect(cleared).toMatchObject({ padInk: 0, previewInk: 0, guess: '–', confidence: 'Draw a digit', result: 'Draw a digit', choicesEnabled: 0 });
+      expect(cleared).toMatchObject({ padInk: 0, previewInk: 0, guess: '–', label: 'Live guess', confidence: '', hint: 'Draw a digit', choicesEnabled: 0 });
       expect(cleared.bars).toEqual(new Array(10).fill(0));
     }
     expect(right, `predicted ${got.join(', ')} for 7, 4, 0`).toBeGreaterThanOrEqual(2);
     // Keyboard: Enter predicts, C clears.
     await drawMouse(page, place(7, cases[0]![1], rng));
+    expect((await ui(page)).hint).toBe('Press Enter or Predict Digit');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => /^Digit: \d$/.test(document.getElementById('digit')!.textContent ?? ''), null, WAIT);
+    expect(await predicted(page)).toBe(7);
     await page.keyboard.press('c');
     expect((await ui(page)).padInk).toBe(0);
     await page.close();
   }, 60_000);
 
-  it('shows "Connection Failed" when the server stops and recovers on its own when it is back', async () => {
+  it('shows "Connection Failed" when the server stops, greys the result, and recovers on its own when it is back', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
     await open(page);
     const rng = new Random(8);
     await drawMouse(page, place(1, { x: 90, y: 30, w: 100, h: 220 }, rng)); // drawn before the outage: resent after it
-    await server!.close(); // stops listening, closes WebSockets (1001) and idle keep-alive connections
-    server = undefined;
-    await page.waitForFunction(() => document.getElementById('error')!.textContent!.startsWith('Connection Failed'), null, WAIT);
-    const down = await ui(page);
-    expect(down.error).toBe('Connection Failed — reconnecting…');
-    expect(await page.locator('#error').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(255, 107, 107)');
-    await page.screenshot({ path: join(artifacts, 'ui-connection-failed.png') });
-    server = await start(port); // the same port: the page reconnects to the address it knows
-    await page.waitForFunction(() => document.getElementById('error')!.textContent === '', null, WAIT);
+    await page.waitForFunction(() => /^\d$/.test(document.getElementById('guess')!.textContent ?? ''), null, WAIT);
+    const live = { offline: false, resultOpacity: 1, barsOpacity: 1, choicesEnabled: 10, predictEnabled: true };
+    expect(await ui(page)).toMatchObject(live);
+    await outage(page, async () => {
+      const down = await ui(page);
+      expect(down).toMatchObject({ error: 'Connection Failed — retrying…', offline: true, choicesEnabled: 0, predictEnabled: false });
+      expect(down.guess, 'the last guess stays visible, greyed').toMatch(/^\d$/);
+      expect(down.resultOpacity).toBeLessThanOrEqual(0.5);
+      expect(down.barsOpacity).toBeLessThanOrEqual(0.5);
+      expect(await page.locator('#error').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(255, 107, 107)');
+      await page.screenshot({ path: join(artifacts, 'ui-connection-failed.png') });
+    });
+    expect(await ui(page)).toMatchObject(live);
     expect(await predict(page)).toBe(1); // the resent drawing, predicted by the new server
     await clear(page);
     await drawMouse(page, place(7, { x: 70, y: 35, w: 140, h: 210 }, rng));
-    expect(await predict(page)).toBeGreaterThanOrEqual(0);
+    expect(await predict(page)).toBe(7);
     await page.close();
   }, 30_000);
+
+  /** Position and width of the result panel and the drawing column, in CSS px. */
+  const boxes = (page: Page) => page.evaluate(() => Object.fromEntries(['result', 'pad'].map((id) => {
+    const el = id === 'pad' ? document.querySelector('.draw')! : document.getElementById(id)!;
+    const r = el.getBoundingClientRect();
+    return [id === 'pad' ? 'draw' : id, { x: r.x, y: r.y, width: r.width }];
+  })));
+  const across = (b: Awaited<ReturnType<typeof boxes>>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, { x: v.x, width: v.width }]));
+
+  /** Ids (or classes) of the visible elements whose own text matches `re`, outside the bars, the correction buttons and
+   * the footer (whose digits are labels, a model version and a latency, not the answer). */
+  const showing = (page: Page, re: RegExp) => page.evaluate((src) => {
+    const match = new RegExp(src, 'i');
+    const found: string[] = [];
+    for (const el of Array.from(document.body.querySelectorAll<HTMLElement>('*'))) {
+      if (el.closest('#bars, #choices, footer')) continue;
+      const own = Array.from(el.childNodes as NodeListOf<ChildNode>).filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+      const r = el.getBoundingClientRect();
+      if (own && match.test(own) && r.width > 0 && r.height > 0 && el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) {
+        found.push(el.id || el.className);
+      }
+    }
+    return found;
+  }, re.source);
+
+  /** Whether an element's text fits its own box, the box its parent, and the page the viewport (no sideways scroll). */
+  const fits = (page: Page, selector: string) => page.$eval(selector, (e) => {
+    const r = e.getBoundingClientRect(), c = e.parentElement!.getBoundingClientRect();
+    return { clipped: e.scrollWidth > e.clientWidth, inside: r.left >= c.left - 0.5 && r.right <= c.right + 0.5,
+      pageScrolls: document.documentElement.scrollWidth > innerWidth };
+  });
+  const FITS = { clipped: false, inside: true, pageScrolls: false };
+  /** How many lines an element's text is laid out on. */
+  const lines = (page: Page, selector: string) => page.$eval(selector, (e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size;
+  });
+
+  for (const width of [1280, 390]) {
+    it(`at ${width} px: nothing moves while drawing and predicting, one hint, one answer, greyed while offline, no 404`, async () => {
+      const page = await browser!.newPage({ viewport: { width, height: 900 } });
+      const failed: string[] = [];
+      page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+      await open(page);
+      // Headless Chromium never asks for a favicon (headed Chromium asks for /favicon.ico when the page names none),
+      // so the 404 listener alone cannot see that one: check that the page names an icon and that it loads.
+      expect(await page.evaluate(async () => {
+        const icon = document.querySelector<HTMLLinkElement>('link[rel~="icon"]');
+        if (!icon) return 'no <link rel="icon">';
+        const r = await fetch(icon.href);
+        return `${r.status} ${r.headers.get('content-type')}`;
+      })).toBe('200 image/svg+xml');
+      const still = await boxes(page);
+      expect(await showing(page, /draw a digit/)).toEqual(['hint']);
+      const tops = await page.$$eval('#choices button', (bs) => bs.map((b) => (b as HTMLElement).offsetTop));
+      const perRow = [...new Set(tops)].map((t) => tops.filter((u) => u === t).length);
+      expect([[10], [5, 5]], `digit buttons per row: ${perRow.join(' + ')}`).toContainEqual(perRow);
+      expect(await fits(page, '#choices')).toEqual(FITS);
+
+      let whileDrawing: typeof still | undefined;
+      await drawMouse(page, place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3)), async () => {
+        await page.waitForFunction(() => /^\d$/.test(document.getElementById('guess')!.textContent ?? ''), null, WAIT);
+        whileDrawing = await boxes(page);
+        await page.screenshot({ path: join(artifacts, `ui-${width}-drawing.png`), fullPage: true });
+      });
+      expect(whileDrawing).toEqual(still);
+      expect(await boxes(page)).toEqual(still);
+      expect(await showing(page, /press enter or predict digit/)).toEqual(['hint']);
+      expect(await fits(page, '#hint')).toEqual(FITS);
+      expect(await predict(page)).toBe(7);
+      expect(await boxes(page)).toEqual(still);
+      expect(await fits(page, '#hint')).toEqual(FITS);
+      expect(await showing(page, /(?<![\d.])7(?![\d%.])/), 'the answer shows once').toEqual(['guess']);
+      await page.screenshot({ path: join(artifacts, `ui-${width}.png`), fullPage: true });
+      expect(failed, 'failed requests while loading and using the page').toEqual([]);
+
+      await outage(page, async () => {
+        const down = await ui(page);
+        expect(down).toMatchObject({ offline: true, choicesEnabled: 0, predictEnabled: false });
+        expect(down.resultOpacity).toBeLessThanOrEqual(0.5);
+        expect(await page.locator('#result .guess-box').evaluate((e) => getComputedStyle(e).filter)).toBe('grayscale(1)');
+        expect(await fits(page, '#error')).toEqual(FITS);
+        expect(await lines(page, '#error'), 'the connection message reads as one line').toBe(1);
+        expect(across(await boxes(page))).toEqual(across(still));
+        await page.screenshot({ path: join(artifacts, `ui-${width}-offline.png`), fullPage: true });
+      });
+      expect(await ui(page)).toMatchObject({ offline: false, resultOpacity: 1, barsOpacity: 1, choicesEnabled: 10, predictEnabled: true });
+      expect(await predicted(page)).toBe(7); // the same drawing, resent, still shown as the prediction
+      await page.close();
+    }, 30_000);
+  }
 
   it('stores a correction: POST /feedback, confirmation, a record in the feedback folder', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });

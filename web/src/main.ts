@@ -17,8 +17,11 @@ const $ = <T extends HTMLElement>(id: string): T => {
 const pad = $<HTMLCanvasElement>('pad');
 const preview = $<HTMLCanvasElement>('preview');
 const guess = $('guess');
+const guessLabel = $('guess-label');
 const confidence = $('confidence');
-const result = $('digit');
+const resultPanel = $('result');
+const hint = $('hint');
+const predictButton = $<HTMLButtonElement>('predict');
 const error = $('error');
 const status = $('feedback-status');
 const modelEl = $('model');
@@ -57,15 +60,18 @@ let skipBeforeResult = -1;
 let resultTimer: ReturnType<typeof setTimeout> | undefined;
 /** Send times of messages not yet answered, oldest first: each valid message gets one answer. */
 const sentAt: number[] = [];
-let connectionError = false;
+/** The socket dropped and has not reopened: the result shown is stale, nothing can be predicted or corrected. */
+let offline = false;
+/** A correction is on its way to the server. */
+let sending = false;
 
 // --- connection ------------------------------------------------------------------------------------------------
 
 const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
   onOpen() {
     sentAt.length = 0;
-    if (connectionError) showError('');
-    connectionError = false;
+    if (offline) showError('');
+    setOffline(false);
     resend();
   },
   onMessage(m: ServerMessage) {
@@ -78,11 +84,11 @@ const conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://
   },
   onLost() {
     sentAt.length = 0;
-    connectionError = true;
-    showError('Connection Failed — reconnecting…');
+    setOffline(true);
+    showError('Connection Failed — retrying…');
     if (skipBeforeResult >= 0) {
       cancelResult();
-      result.textContent = 'Not connected';
+      hint.textContent = 'Not connected';
     }
   },
 });
@@ -181,7 +187,7 @@ function onPrediction(m: PredictionMessage): void {
   lastDigit = digit;
   if (digit === null) {
     guess.textContent = '–';
-    confidence.textContent = 'Draw a digit';
+    confidence.textContent = '';
     setBars(null);
   } else {
     guess.textContent = String(digit);
@@ -192,9 +198,29 @@ function onPrediction(m: PredictionMessage): void {
   else if (skipBeforeResult === 0) showResult();
 }
 
+/** The answer to Predict: the guess in the result panel becomes "Prediction" (the digit is shown there only). */
 function showResult(): void {
   cancelResult();
-  result.textContent = lastDigit === null ? 'Draw a digit' : `Digit: ${lastDigit}`;
+  setFinal(lastDigit !== null);
+  hint.textContent = lastDigit === null ? 'Draw a digit' : 'Done — Clear to draw another';
+}
+
+function setFinal(final: boolean): void {
+  guessLabel.textContent = final ? 'Prediction' : 'Live guess';
+  resultPanel.classList.toggle('final', final);
+}
+
+/** While offline the result is greyed out (style.css) and Predict and the corrections are disabled. */
+function setOffline(value: boolean): void {
+  offline = value;
+  resultPanel.classList.toggle('offline', value);
+  predictButton.disabled = value;
+  updateChoices();
+}
+
+function updateChoices(): void {
+  const disabled = offline || sending || (drawing.empty && drawing.strokes.length === 0);
+  for (const b of choiceButtons) b.disabled = disabled;
 }
 
 function cancelResult(): void {
@@ -227,12 +253,12 @@ function updatePreview(): void {
 }
 
 function onInkChanged(): void {
-  const empty = drawing.empty && drawing.strokes.length === 0;
-  for (const b of choiceButtons) b.disabled = empty;
-  if (empty) {
-    result.textContent = 'Draw a digit';
+  updateChoices();
+  setFinal(false);
+  if (drawing.empty && drawing.strokes.length === 0) {
+    hint.textContent = 'Draw a digit';
   } else if (skipBeforeResult < 0) {
-    result.textContent = 'Press Enter or Predict Digit';
+    hint.textContent = 'Press Enter or Predict Digit';
   }
   status.textContent = '';
 }
@@ -245,15 +271,15 @@ function showError(text: string): void {
 
 function predict(): void {
   if (drawing.empty) {
-    result.textContent = 'Draw a digit';
+    hint.textContent = 'Draw a digit';
     return;
   }
   cancelResult();
   if (!conn.open) {
-    result.textContent = 'Not connected';
+    hint.textContent = 'Not connected';
     return;
   }
-  result.textContent = 'Predicting…';
+  hint.textContent = 'Predicting…';
   skipBeforeResult = sentAt.length;
   resultTimer = setTimeout(showResult, 2000);
   send({ type: 'predict' });
@@ -267,18 +293,19 @@ function clearAll(): void {
   cancelResult();
   lastDigit = null;
   guess.textContent = '–';
-  confidence.textContent = 'Draw a digit';
+  confidence.textContent = '';
   setBars(null);
   updatePreview();
   onInkChanged();
-  if (!connectionError) showError('');
+  if (!offline) showError('');
   send({ type: 'clear' });
 }
 
 async function correct(label: number): Promise<void> {
   if (drawing.strokes.length === 0) return;
   status.textContent = 'Sending…';
-  for (const b of choiceButtons) b.disabled = true;
+  sending = true;
+  updateChoices();
   try {
     await sendFeedback({
       label,
@@ -293,11 +320,12 @@ async function correct(label: number): Promise<void> {
     status.textContent = '';
     showError((e as Error).message);
   } finally {
-    for (const b of choiceButtons) b.disabled = drawing.strokes.length === 0;
+    sending = false;
+    updateChoices();
   }
 }
 
-$('predict').addEventListener('click', predict);
+predictButton.addEventListener('click', predict);
 $('clear').addEventListener('click', clearAll);
 
 document.addEventListener('keydown', (e) => {
