@@ -91,7 +91,11 @@ export function ensureWritableDir(dir: string): string[] {
 /** ensureWritableDir for the folder of an output file, and checks the file itself is not a folder. */
 export function ensureWritableFile(path: string): string[] {
   if (pathKind(path) === 'dir') throw new WriteError(path, `cannot write ${path}: it is a folder`, 'EISDIR');
-  return ensureWritableDir(dirname(path));
+  try {
+    return ensureWritableDir(dirname(path));
+  } catch (err) {
+    throw err instanceof WriteError ? new WriteError(path, `cannot write ${path}: ${err.message}`, err.code, { cause: err }) : err;
+  }
 }
 
 function pathKind(path: string): 'dir' | 'other' | 'missing' {
