@@ -23,7 +23,8 @@ has none, then serves the current model until SIGINT/SIGTERM (Ctrl-C).
   -h, --help   this text
 Environment: PORT (default 3000), HOST (default 0.0.0.0), WORKERS (default: the number of cores),
 MLFLOW_TRACKING_URI (default ./mlruns). For other folders or flags: npm run data, npm run train, npm run serve.
-${EXIT_CODES} 130/143: interrupted during the first training.`;
+${EXIT_CODES}
+130/143: interrupted by SIGINT/SIGTERM during the first training (no model saved).`;
 
 async function main(): Promise<number> {
   parseFlags({}); // only --help: anything else is a usage error, before any work
