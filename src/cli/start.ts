@@ -2,7 +2,7 @@
 // default model (params.yaml) if the registry has none, then serves it on PORT (default 3000) until Ctrl-C.
 // Only cli/ calls process.exit.
 
-import { runCli } from './args.js';
+import { EXIT_CODES, parseFlags, runCli } from './args.js';
 import { loadCore, type CoreExports } from '../wasm/core.js';
 import { Arena } from '../wasm/arena.js';
 import { Random } from '../random.js';
@@ -16,7 +16,18 @@ import { serve, runAsServeWorker } from '../server/serve.js';
 
 const MODELS = 'models';
 
+const USAGE = `Usage: npm start -- [flags]
+
+Checks the numeric core, ingests MNIST into mnist/ if needed, trains the default model (params.yaml) if models/
+has none, then serves the current model until SIGINT/SIGTERM (Ctrl-C).
+  -h, --help   this text
+Environment: PORT (default 3000), HOST (default 0.0.0.0), WORKERS (default: the number of cores),
+MLFLOW_TRACKING_URI (default ./mlruns). For other folders or flags: npm run data, npm run train, npm run serve.
+${EXIT_CODES}
+130/143: interrupted by SIGINT/SIGTERM during the first training (no model saved).`;
+
 async function main(): Promise<number> {
+  parseFlags({}); // only --help: anything else is a usage error, before any work
   const core = await loadCore();
   selfCheck(core);
   console.log(`numeric core ready: WebAssembly SIMD kernels loaded and self-checked (Node ${process.versions.node})`);
@@ -67,4 +78,4 @@ function selfCheck(core: CoreExports): void {
 }
 
 // The same bundle is the entry of serve()'s worker threads: there it serves instead of running main().
-if (!runAsServeWorker()) runCli(main, 'Usage: npm start   (PORT, HOST, WORKERS and MLFLOW_TRACKING_URI from the environment)');
+if (!runAsServeWorker()) runCli(main, USAGE);

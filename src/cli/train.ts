@@ -1,8 +1,8 @@
 // `npm run train -- [flags]`: train the MLP on MNIST, record the run for MLflow, save the model to the registry
 // (promoted only if at least as accurate as the current one, unless --force) and optionally to --out.
-// Exit codes: 0 done, 1 error, 2 usage, 130 interrupted (the MLflow run ends as KILLED).
+// Exit codes: 0 done, 1 error, 2 usage, 130/143 interrupted by SIGINT/SIGTERM (the MLflow run ends as KILLED).
 
-import { parseFlags, runCli } from './args.js';
+import { badValue, EXIT_CODES, parseFlags, runCli } from './args.js';
 import { loadCore } from '../wasm/core.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { readParams, resolveConfig, OptionsError, type TrainFlags } from '../train/options.js';
@@ -31,8 +31,10 @@ Trains the 784-…-10 MLP on MNIST with the WebAssembly kernels. Defaults come f
   --models <dir>          model registry (default models)
   --params <file>         hyperparameter defaults (default params.yaml)
   --run-name <name>       MLflow run name (default mlp-<layers>-<timestamp>)
-  --help                  this text
-Tracking: runs go to ./mlruns (MLflow file store), or to MLFLOW_TRACKING_URI when it is an http(s):// URL.`;
+  -h, --help              this text
+Tracking: runs go to ./mlruns (MLflow file store), or to MLFLOW_TRACKING_URI when it is an http(s):// URL.
+${EXIT_CODES}
+130/143: interrupted by SIGINT/SIGTERM (no model saved; the MLflow run ends as KILLED).`;
 
 async function main(): Promise<number> {
   const args = parseFlags({
@@ -41,13 +43,9 @@ async function main(): Promise<number> {
     'warmup-epochs': { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
     seed: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' },
     limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' },
-    models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' }, help: { type: 'boolean' },
+    models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' },
   });
   const v = args.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
   let config: TrainConfig;
   let dataDir: string;
   try {
@@ -59,11 +57,7 @@ async function main(): Promise<number> {
     dataDir = v.data ?? params.data.dir;
   } catch (err) {
     // A bad value is a usage error (exit 2) but its message is enough without the whole usage text.
-    if (err instanceof OptionsError) {
-      console.error(`error: ${err.message}`);
-      return 2;
-    }
-    throw err;
+    throw err instanceof OptionsError ? badValue(err.message) : err;
   }
 
   const core = await loadCore();

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDir, writeFileDurable as writeDurably } from '../util/atomic-write.js';
+import { ensureWritableDir, fsyncDir, WriteError, writeFileDurable as writeDurably } from '../util/atomic-write.js';
 import { MNIST_FILES, type MnistFileSpec } from './checksums.js';
 import { DataError } from './errors.js';
 import { DEFAULT_MNIST_DIR, MANIFEST_NAME, makeManifest, readManifest, serializeManifest } from './manifest.js';
@@ -61,18 +61,24 @@ export function defaultMnistSource(): string {
 
 /**
  * Ingests MNIST into `<out>` (see the file header). Returns without reading the source when `<out>` already holds
- * a valid manifest and the four files with the pinned sizes and SHA-256 (unless `force`). Throws DataError.
+ * a valid manifest and the four files with the pinned sizes and SHA-256 (unless `force`); an explicit `from` must
+ * be a folder even then, so a mistyped one is reported rather than ignored. `<out>` is checked writable before the
+ * source is read. Throws DataError.
  */
 export function ingestMnist(options: IngestOptions = {}): IngestResult {
   const out = options.out ?? DEFAULT_MNIST_DIR;
+  if (options.from !== undefined) checkSource(options.from);
   if (!options.force) {
     const current = upToDate(out);
     if (current) return current;
   }
   const from = options.from ?? defaultMnistSource();
-  const st = statSync(from, { throwIfNoEntry: false });
-  if (!st) throw DataError.at(from, 'source folder not found');
-  if (!st.isDirectory()) throw DataError.at(from, 'source is not a folder');
+  checkSource(from);
+  try {
+    ensureWritableDir(out);
+  } catch (err) {
+    throw err instanceof WriteError ? new DataError(out, err.message, { cause: err }) : err;
+  }
 
   const read = MNIST_FILES.map((spec) => readSource(from, spec));
   const checked = checkMnistSet(read, true);
@@ -85,6 +91,12 @@ export function ingestMnist(options: IngestOptions = {}): IngestResult {
     files: checked.map((f, i) => ({ name: f.spec.name, count: f.count, size: f.bytes.length, sha256: f.sha256!,
       source: f.file, gzip: read[i]!.gzip })),
   };
+}
+
+function checkSource(from: string): void {
+  const st = statSync(from, { throwIfNoEntry: false });
+  if (!st) throw DataError.at(from, 'no such folder (the MNIST source)');
+  if (!st.isDirectory()) throw DataError.at(from, 'not a folder (the MNIST source)');
 }
 
 /** The result for an `<out>` that is complete and verified (manifest + full SHA-256 of each file), else undefined. */
@@ -139,8 +151,7 @@ function readSource(from: string, spec: MnistFileSpec): MnistInput & { gzip: boo
  * presence means the four are complete). The staging folder never outlives the call.
  */
 function install(out: string, files: readonly MnistInput[], manifest: string): void {
-  wrapFs(out, () => mkdirSync(out, { recursive: true }));
-  removeAbandonedStaging(out);
+  removeAbandonedStaging(out); // `out` exists: ingestMnist checked it is a writable folder
   const staging = join(out, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   const entries: [name: string, bytes: Uint8Array][] = [
     ...files.map((f): [string, Uint8Array] => [f.spec.name, f.bytes]),

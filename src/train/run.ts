@@ -1,7 +1,9 @@
 // One complete training run, as `npm run train` and `npm start` (first start) do it: load MNIST, record an MLflow
 // run, train with a progress display, save the model into the registry (promoted only when at least as accurate as
 // the current one, unless forced) and optionally to a file, attach the model and metrics.json to the run.
-// An exception ends the run as FAILED, an interruption (`interrupted()`) as KILLED with no model saved.
+// An exception ends the run as FAILED, an interruption (`interrupted()`) as KILLED with no model saved. The output
+// folders (registry, --out) are checked writable before the run starts, so a bad path fails in a second, not after
+// the training it would lose.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { loadMnist } from '../data/mnist.js';
 import { encodeModel } from '../model/model-file.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
 import { startRun, type Run } from '../tracking/index.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureWritableDir, ensureWritableFile, removeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { metricsDocument } from './metrics-file.js';
@@ -45,6 +47,13 @@ export interface RunOutcome {
 export async function runTraining(core: CoreExports, o: RunOptions): Promise<RunOutcome> {
   const { config } = o;
   const data = loadMnist(o.dataDir);
+  const created = ensureWritableDir(o.modelsDir);
+  try {
+    if (o.out) ensureWritableFile(o.out);
+  } catch (err) {
+    removeDirs(created); // leave no empty registry behind a failed start
+    throw err;
+  }
   const say = (line: string): void => void o.stream.write(`${line}\n`);
   const runName = o.runName ?? `mlp-${config.sizes.join('-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const run = await startRun({
@@ -54,7 +63,7 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
   o.onRunStarted?.(run);
   try {
     await run.logParams(flattenConfig(config));
-    say(`training ${config.sizes.join('-')} for ${config.epochs} epochs (batch ${config.batchSize}, ${config.optimizer} ` +
+    say(`training ${config.sizes.join('-')} for ${config.epochs} epoch${config.epochs === 1 ? '' : 's'} (batch ${config.batchSize}, ${config.optimizer} ` +
       `lr ${config.lr} ${config.schedule}, augmentation ${config.augment ? 'on' : 'off'}, seed ${config.seed}); MLflow run ${run.runId}`);
     const progress = new Progress(o.stream);
     const result = await train(core, data.train, data.test, config, {

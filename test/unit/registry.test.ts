@@ -1,18 +1,14 @@
-// The model registry on real temp directories, and `npm run models` end to end: the CLI is bundled with esbuild's
-// JS API (as `npm run build:cli` does) into build/ and run with node. Not here: the file format (model.test.ts).
+// The model registry on real temp directories. Not here: the file format (model.test.ts), `npm run models`
+// (test/integration/cli.test.ts).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { ModelFileError, RegistryError } from '../../src/model/errors.js';
 import { encodeModel, loadModel, type ModelLayer } from '../../src/model/model-file.js';
 import { ModelRegistry } from '../../src/model/registry.js';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dirs: string[] = [];
 function tempRoot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dd-registry-'));
@@ -234,135 +230,5 @@ describe('ModelRegistry', () => {
     writeFileSync(join(root, a.version, 'metrics.json'), '{"testAccuracy":');
     expect(thrown(() => registry.list()).message).toBe(
       `${join(root, a.version, 'metrics.json')} is not valid JSON → fix it or delete the version directory`);
-  });
-});
-
-describe('npm run models (the bundled CLI)', () => {
-  let buildDir = '';
-  let cli = '';
-  beforeAll(async () => {
-    // Inside the project's build/ so that bare imports would resolve from node_modules, as with `npm run build:cli`.
-    mkdirSync(join(projectRoot, 'build'), { recursive: true });
-    buildDir = mkdtempSync(join(projectRoot, 'build', '.test-models-cli-'));
-    cli = join(buildDir, 'models.js');
-    await build({
-      entryPoints: [join(projectRoot, 'src', 'cli', 'models.ts')],
-      bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'warning',
-    });
-  });
-  afterAll(() => {
-    if (buildDir !== '') rmSync(buildDir, { recursive: true, force: true });
-  });
-
-  function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: projectRoot });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-
-  /** A registry with two versions, the older (90%) current. */
-  function populated(): { root: string; a: string; b: string } {
-    const root = tempRoot();
-    const registry = new ModelRegistry(root);
-    const a = registry.add(model(1, 0.9).bytes, model(1, 0.9).contentHash, { testAccuracy: 0.9 }, at(5, 1));
-    const b = registry.add(model(2, 0.975).bytes, model(2, 0.975).contentHash, { testAccuracy: 0.975 }, at(7, 15));
-    registry.promote(a.version);
-    return { root, a: a.version, b: b.version };
-  }
-
-  it('says how to get a first model when there is none', () => {
-    const r = run('--root', tempRoot());
-    expect(r).toEqual({ code: 0, stdout: 'no models yet → run `npm run train`\n', stderr: '' });
-  });
-
-  it('lists versions as a table with * on current', () => {
-    const { root, a, b } = populated();
-    const r = run('--root', root);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n')).toEqual([
-      '   VERSION                       TEST ACC  CREATED (UTC)',
-      `*  ${a}    90.00%  2025-01-05 09:30:01`,
-      `   ${b}    97.50%  2025-01-07 09:30:15`,
-      '',
-    ]);
-  });
-
-  it('--json prints the versions for machines', () => {
-    const { root, a, b } = populated();
-    const r = run('list', '--root', root, '--json');
-    expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { root: string; current: string; versions: Array<{ version: string; current: boolean; testAccuracy: number }> };
-    expect(out.root).toBe(root);
-    expect(out.current).toBe(a);
-    expect(out.versions.map((v) => [v.version, v.current, v.testAccuracy])).toEqual([[a, true, 0.9], [b, false, 0.975]]);
-  });
-
-  it('promote <prefix> switches current and says what changed', () => {
-    const { root, a, b } = populated();
-    const r = run('promote', b.slice(0, 10), '--root', root);
-    expect(r).toEqual({ code: 0, stdout: `current: ${a} (90.00%) → ${b} (97.50%)\n`, stderr: '' });
-    expect(readFileSync(join(root, 'current'), 'utf8').trim()).toBe(b);
-    expect(run('promote', b, '--root', root).stdout).toBe(`${b} (97.50%) is already current; nothing changed\n`);
-    const json = run('promote', a, '--root', root, '--json');
-    expect(JSON.parse(json.stdout)).toEqual({ previous: b, current: a, changed: true });
-  });
-
-  it('errors: one line on stderr, exit 1, or 2 for usage; --help prints usage', () => {
-    const { root } = populated();
-    const oneLine = (s: string): void => {
-      expect(s.endsWith('\n')).toBe(true);
-      expect(s.trimEnd().split('\n')).toHaveLength(1);
-      expect(s.startsWith('error: ')).toBe(true);
-    };
-    const unknownVersion = run('promote', '1999', '--root', root);
-    expect(unknownVersion.code).toBe(1);
-    oneLine(unknownVersion.stderr);
-    expect(unknownVersion.stderr).toBe(`error: no version "1999" in ${root} → list them with \`npm run models\`\n`);
-
-    const ambiguous = run('promote', '2025', '--root', root);
-    expect(ambiguous.code).toBe(1);
-    expect(ambiguous.stderr).toMatch(/^error: "2025" is ambiguous/);
-
-    const unknownCommand = run('frobnicate', '--root', root);
-    expect(unknownCommand.code).toBe(2);
-    oneLine(unknownCommand.stderr);
-    expect(unknownCommand.stderr).toMatch(/^error: unknown command "frobnicate"/);
-
-    for (const args of [['promote'], ['promote', 'a', 'b'], ['--nope'], ['list', 'extra']]) {
-      const r = run(...args, '--root', root);
-      expect(r.code, args.join(' ')).toBe(2);
-      oneLine(r.stderr);
-    }
-
-    const help = run('--help');
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: npm run models/);
-    expect(help.stdout).toMatch(/--root <dir>/);
-  });
-
-  it('a corrupted model cannot be promoted: exit 1 with the hint, current unchanged', () => {
-    const { root, a, b } = populated();
-    const path = join(root, b, 'model.safetensors');
-    const bytes = readFileSync(path);
-    bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0x10;
-    writeFileSync(path, bytes);
-    const r = run('promote', b, '--root', root);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error: ${path}: content hash mismatch (file corrupted?) → retrain with \`npm run train\` ` +
-      'or pick another version with `npm run models`\n');
-    expect(readFileSync(join(root, 'current'), 'utf8').trim()).toBe(a);
-  });
-
-  it('a dangling current is a warning on list, and promote repairs it', () => {
-    const { root, a, b } = populated();
-    rmSync(join(root, a), { recursive: true });
-    const listed = run('--root', root);
-    expect(listed.code).toBe(0);
-    expect(listed.stderr).toMatch(/^warning: .*current names version ".*", which does not exist/);
-    expect(listed.stdout).toContain(b);
-    expect(listed.stdout).not.toContain('*');
-    const promoted = run('promote', b, '--root', root);
-    expect(promoted.code).toBe(0);
-    expect(readFileSync(join(root, 'current'), 'utf8').trim()).toBe(b);
   });
 });
