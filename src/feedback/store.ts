@@ -3,10 +3,10 @@
 // crash never leaves a half record, and concurrent server threads never interleave. Bounded: past `maxRecords`
 // new records are refused (the caller answers 507). Format: docs/feedback.md. Imports only src/util/.
 
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { makeDirs, writeFileAtomic } from '../util/atomic-write.js';
 
 export interface FeedbackRecord {
   readonly label: number;
@@ -31,7 +31,7 @@ export class FeedbackStore {
   private count: number;
 
   constructor(readonly dir: string, readonly maxRecords = 10_000) {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     this.count = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).length;
   }
 

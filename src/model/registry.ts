@@ -5,9 +5,9 @@
 // A version directory is written complete under a dot-prefixed temp name and renamed into place. Not here: training,
 // or deciding what a model is worth beyond comparing testAccuracy.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath, sep } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
+import { fsyncDir, makeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { ModelFileError, RegistryError } from './errors.js';
 import { decodeModel, loadModel } from './model-file.js';
 import { SHA256_HEX_PATTERN, isVersionId, makeVersionId, versionCreatedAt } from './version-id.js';
@@ -93,7 +93,7 @@ export class ModelRegistry {
 
     const version = makeVersionId(createdAt, contentHash);
     const target = join(this.root, version);
-    mkdirSync(this.root, { recursive: true });
+    makeDirs(this.root); // level by level: a recursive mkdir can spin forever (under /proc)
     const temp = mkdtempSync(join(this.root, TEMP_PREFIX));
     try {
       writeFileAtomic(join(temp, MODEL_FILE), modelBytes);

@@ -5,6 +5,7 @@
 // meta.yaml. MLflow lists every sub-folder of an experiment (dot names included) and skips one without meta.yaml;
 // a staged folder holding meta.yaml would be listed as a run whose folder it then cannot find, breaking the listing.
 
+import { makeDirs } from '../util/atomic-write.js';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -95,7 +96,7 @@ export function createRunDirectory(
 
 /** Appends with one write() on an O_APPEND descriptor, so a line is never interleaved or cut by a process crash. */
 function appendLine(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const bytes = Buffer.from(text, 'utf8');
   const fd = openSync(path, 'a');
   try {
@@ -149,7 +150,7 @@ export class FileRun implements RunBackend {
     const root = localArtifactDir(this.info.artifactUri);
     const folder = artifactPath === undefined ? root : join(root, ...artifactPath.split('/'));
     const target = join(folder, basename(localPath));
-    mkdirSync(folder, { recursive: true });
+    makeDirs(folder);
     const tmp = join(folder, `.${basename(localPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       copyFileSync(localPath, tmp);

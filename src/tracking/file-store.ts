@@ -3,6 +3,7 @@
 // see: mlflow/store/tracking/file_store.py (__init__, _create_experiment_with_id, create_experiment, search_experiments)
 // and mlflow/utils/name_utils.py (_generate_unique_integer_id). Runs live in file-run.ts.
 
+import { makeDirs } from '../util/atomic-write.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -60,8 +61,7 @@ export class FileStore {
 
   /** What MLflow's FileStore constructor ensures: the root, .trash/, and the Default experiment 0. */
   init(): void {
-    mkdirSync(this.root, { recursive: true });
-    mkdirSync(join(this.root, TRASH), { recursive: true });
+    makeDirs(join(this.root, TRASH)); // level by level: a recursive mkdir can spin forever (under /proc)
     // A Default experiment the user deleted sits in .trash/0; recreating 0 would block its restore.
     const known = existsSync(join(this.root, DEFAULT_EXPERIMENT_ID)) || existsSync(join(this.root, TRASH, DEFAULT_EXPERIMENT_ID));
     if (!known) this.tryCreate(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME); // undefined: another process made it

@@ -61,6 +61,12 @@ describe('module boundaries', () => {
     expect(exits.map(rel)).toEqual([]);
   });
 
+  it('no recursive mkdir outside src/util/ (it spins forever under /proc: util makes folders level by level)', () => {
+    const recursive = files(join(root, 'src')).filter((file) => !rel(file).startsWith('src/util/'))
+      .filter((file) => /mkdirSync\([^)]*recursive:\s*true/.test(readFileSync(file, 'utf8')));
+    expect(recursive.map(rel)).toEqual([]);
+  });
+
   it('only src/metrics/ imports prom-client', () => {
     expect(outsiders('prom-client', 'src/metrics')).toEqual([]);
   });
