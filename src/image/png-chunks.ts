@@ -4,7 +4,7 @@
 // IHDR … PLTE … tRNS … IDAT (consecutive) … IEND; bytes after IEND are ignored. Returns the concatenated IDAT
 // data, still compressed. Not here: inflating, filters, pixels (png.ts), ancillary chunks other than tRNS.
 
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 import { PngError } from './png-error.js';
 
 export type ColourType = 0 | 2 | 3 | 4 | 6;
@@ -112,8 +112,9 @@ export function readChunks(bytes: Uint8Array, maxPixels: number): PngChunks {
     const rest = bytes.length - start;
     if (rest < length) throw new PngError(`truncated: chunk ${type} needs ${length} bytes, ${rest} left`);
     if (rest < length + 4) throw new PngError(`truncated: CRC of chunk ${type} needs 4 bytes, ${rest - length} left`);
-    // The CRC covers the type and the data, not the length.
-    if (crc32(bytes, pos + 4, start + length) !== u32(bytes, start + length)) {
+    // The CRC covers the type and the data, not the length. zlib.crc32 is PNG's CRC-32 (ISO 3309, reflected
+    // 0xEDB88320, see: PNG spec §5.5), unsigned; a subarray is a view, so nothing is copied.
+    if (crc32(bytes.subarray(pos + 4, start + length)) !== u32(bytes, start + length)) {
       throw new PngError(`CRC mismatch in chunk ${type}`);
     }
     const data = bytes.subarray(start, start + length);

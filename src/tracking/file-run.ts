@@ -11,7 +11,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
-import { emitYamlMap } from './yaml.js';
+import { emitYamlMap } from './meta-yaml.js';
 import { pyFloatRepr } from './py-format.js';
 import { RUN_STATUS_CODE, type KeyValue, type LogBatch, type RunBackend, type RunStatus } from './types.js';
 

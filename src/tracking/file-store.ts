@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
-import { emitYamlMap, parseFlatYaml } from './yaml.js';
+import { emitYamlMap, parseFlatYaml } from './meta-yaml.js';
 import { pathToPythonFileUri } from './py-format.js';
 
 export const TRASH = '.trash';

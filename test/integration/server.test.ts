@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import WebSocket from 'ws';
 import { Registry } from 'prom-client';
 import { ModelRegistry } from '../../src/model/registry.js';
@@ -15,7 +15,6 @@ import { ModelHolder } from '../../src/server/model-holder.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { webDirs } from '../../src/server/serve.js';
 import { rasterizeStrokes, normalizeToMnist } from '../../src/preprocess/index.js';
-import { crc32 } from '../../src/image/crc32.js';
 import { Random } from '../../src/random.js';
 import { place } from '../helpers/digits.js';
 import { addTrainedModel, mnistSplit } from '../helpers/model.js';
@@ -65,7 +64,7 @@ function encodeGrayPng(pixels: ArrayLike<number>, width: number, height: number)
   const chunk = (type: string, data: Buffer): Buffer => {
     const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
     const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
     return Buffer.concat([len, td, crc]);
   };
   const ihdr = Buffer.alloc(13);

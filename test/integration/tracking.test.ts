@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { installRunGuards, MlflowRestError, runWithStatus, startRun, type Run, type StartRunOptions } from '../../src/tracking/index.js';
 import { createRunDirectory, stagingName, type RunInfo } from '../../src/tracking/file-run.js';
-import { emitYamlMap, parseFlatYaml } from '../../src/tracking/yaml.js';
+import { emitYamlMap, parseFlatYaml } from '../../src/tracking/meta-yaml.js';
 import { pathToPythonFileUri, pyFloatRepr } from '../../src/tracking/py-format.js';
 import { resolveTrackingUri } from '../../src/tracking/uri.js';
 import { posixNormpath } from '../../src/tracking/validate.js';
