@@ -4,7 +4,7 @@
 // PyYAML is installed the YAML, float and URI formatting are compared with Python's own output.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync,
 } from 'node:fs';
@@ -19,6 +19,7 @@ import { pathToPythonFileUri, pyFloatRepr } from '../../src/tracking/py-format.j
 import { resolveTrackingUri } from '../../src/tracking/uri.js';
 import { posixNormpath } from '../../src/tracking/validate.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireVenv, skipWithoutVenv, venvBin } from '../helpers/python.js';
 
 // ---- helpers --------------------------------------------------------------------------------------------------
 
@@ -66,10 +67,12 @@ function experimentDirs(root: string): string[] {
   return readdirSync(root).filter((n) => n !== '.trash').sort();
 }
 
-const hasPyYaml = spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' }).status === 0;
+// The venv's Python: the PyYAML MLflow itself uses (skips with the reason outside CI, fails under CI=true).
+const noPython = skipWithoutVenv('the PyYAML and Python-formatting comparisons');
 
 function python(script: string, input: unknown): unknown {
-  return JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' }));
+  requireVenv();
+  return JSON.parse(execFileSync(venvBin('python'), ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' }));
 }
 
 function fileOptions(root: string, extra: Partial<StartRunOptions> = {}): StartRunOptions {
@@ -391,7 +394,7 @@ describe('formatting like MLflow writes it from Python', () => {
     ]);
   });
 
-  it.skipIf(!hasPyYaml)('agrees with python3 repr() and pathlib as_uri()', () => {
+  it.skipIf(noPython)('agrees with Python repr() and pathlib as_uri()', () => {
     const reprs = python(
       'import json,sys\nvals=json.loads(sys.stdin.read())\n' +
         'print(json.dumps([repr(float(v)) for v in vals]))',
@@ -425,7 +428,7 @@ describe('formatting like MLflow writes it from Python', () => {
     expect(emitYamlMap({ b: 1, a: null, c: [] })).toBe('a: null\nb: 1\nc: []\n');
   });
 
-  it.skipIf(!hasPyYaml)('is read by PyYAML as written, and matches safe_dump byte for byte', () => {
+  it.skipIf(noPython)('is read by PyYAML as written, and matches safe_dump byte for byte', () => {
     const map = Object.fromEntries(awkward.map((s, i) => [`k${String(i).padStart(2, '0')}`, s]));
     const loaded = python('import json,sys,yaml\nprint(json.dumps(yaml.safe_load(json.loads(sys.stdin.read()))))', emitYamlMap(map));
     expect(loaded).toEqual(map);
