@@ -36,6 +36,9 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, closes every WebSocket (1001 going away) and resolves when done. */
   close(): Promise<void>;
+  /** Closes the listen socket and every connection at once, synchronously: for a thread that is exiting now, whose
+   * event loop will not turn again (uWS's sockets left open there make Node abort the whole process). */
+  closeNow(): void;
 }
 
 interface Session {
@@ -376,16 +379,24 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         return;
       }
       const port = uws.us_socket_local_port(listen as unknown as Parameters<UwsModule['us_socket_local_port']>[0]);
+      // Each step once: closing a uWS listen socket or app twice is a use-after-free (the process dies with SIGSEGV).
+      let listening = true, open = true;
+      const stopListening = (): void => { if (listening) uws.us_listen_socket_close(listen); listening = false; };
+      const closeApp = (): void => { if (open) (app as unknown as { close(): void }).close(); open = false; }; // not in this d.ts
       resolve({
         port,
         close: async () => {
-          uws.us_listen_socket_close(listen);
+          stopListening();
           for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
           // Work in flight is synchronous, so nothing is left to finish. Give the close frames a moment to flush,
-          // then drop idle keep-alive HTTP connections too (app.close exists at runtime, not in this d.ts):
-          // otherwise they keep answering and hold the port and the process open.
+          // then drop idle keep-alive HTTP connections too: otherwise they keep answering and hold the port and the
+          // process open.
           await new Promise((resolve) => setTimeout(resolve, 50));
-          (app as unknown as { close(): void }).close();
+          closeApp();
+        },
+        closeNow: () => {
+          stopListening();
+          closeApp();
         },
       });
     });
