@@ -144,8 +144,9 @@ describe('serve --workers 2', () => {
       return r.text();
     };
 
-    // Start-up: scrape from the moment the port accepts until both workers listen (and a few times more).
-    await pollUntil(() => accepts('127.0.0.1', port), 'the port to accept', 60_000, 5);
+    // Start-up: scrape from the first answer (the first worker listens; before that the port probe may accept and
+    // close a connection) until both workers listen, and a few times more: every one of them must answer 200.
+    await pollUntil(async () => (await fetch(base + '/v2/health/live', { headers: { connection: 'close' } })).ok, 'the first answer', 60_000, 5);
     let duringStartup = 0;
     while (!/with 2 worker threads/.test(s.output())) {
       await scrape();
@@ -162,6 +163,15 @@ describe('serve --workers 2', () => {
       const a = insp.events.filter((e) => e.method === 'NodeWorker.attachedToWorker');
       return a.length >= 2 ? a : undefined;
     }, 'both worker threads in the inspector');
+    const evaluate = (worker: number, expression: string) => insp.send('NodeWorker.sendMessageToWorker', { sessionId: attached[worker]!.params.sessionId,
+      message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression } }) });
+
+    // A stuck worker (3 s of synchronous work): /metrics scrapes that land on the other one answer without it.
+    // (Those that land on the stuck one wait for it; 16 at once make "all landed there" a 1-in-65536 event.)
+    void evaluate(0, 'for (const end = Date.now() + 3000; Date.now() < end;);');
+    await Promise.all(Array.from({ length: 16 }, () => scrape()));
+    await s.waitFor(/worker \d did not send its metrics within 500 ms: \/metrics leaves it out/, 'the "did not send" line');
+
     await insp.send('NodeWorker.sendMessageToWorker', { sessionId: attached[1]!.params.sessionId,
       message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression: 'process.exit(7)' } }) });
     const died = await s.waitFor(/worker (\d) died \(exit code 7\): restarting it/, 'the "died" line');
