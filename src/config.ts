@@ -7,7 +7,7 @@ export interface Environment {
   readonly mlflowTrackingUri: string | undefined;
   /** PORT (default 3000). */
   readonly port: number;
-  /** HOST (default 0.0.0.0). */
+  /** HOST (default 127.0.0.1: this machine only; HOST=0.0.0.0 serves every interface). */
   readonly host: string;
   /** WORKERS: server threads (default: the number of cores). */
   readonly workers: number;
@@ -25,6 +25,6 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     workers,
     mlflowTrackingUri: uri === '' ? undefined : uri,
     port,
-    host: env.HOST?.trim() || '0.0.0.0',
+    host: env.HOST?.trim() || '127.0.0.1',
   });
 }

@@ -10,7 +10,7 @@ const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.
   0.1, 0.25, 0.5, 1];
 const STAGE_BUCKETS = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005];
 
-export const ROUTES = ['predict', 'feedback', 'v2_infer', 'v2_meta', 'health', 'metrics', 'static', 'not_found'] as const;
+export const ROUTES = ['predict', 'feedback', 'v2_infer', 'v2_meta', 'health', 'metrics', 'ws', 'static', 'not_found'] as const;
 export type Route = (typeof ROUTES)[number];
 export const ERROR_KINDS = ['bad_json', 'bad_request', 'too_large', 'not_found', 'method_not_allowed', 'bad_png',
   'bad_message', 'limit', 'not_ready', 'internal', 'abuse'] as const;

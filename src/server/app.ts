@@ -36,6 +36,9 @@ export interface RunningServer {
   readonly port: number;
   /** Stops accepting, closes every WebSocket (1001 going away) and resolves when done. */
   close(): Promise<void>;
+  /** Closes the listen socket and every connection at once, synchronously: for a thread that is exiting now, whose
+   * event loop will not turn again (uWS's sockets left open there make Node abort the whole process). */
+  closeNow(): void;
 }
 
 interface Session {
@@ -48,6 +51,11 @@ interface Session {
   errorTimes: number[];
   closed: boolean;
 }
+
+/** uWS's own cap on a WebSocket message: beyond it uWS drops the TCP connection at once, without a close frame (the
+ * client sees 1006), and never buffers the rest. Between LIMITS.maxWsMessageBytes and this cap the message handler
+ * closes properly, with 1009 and a reason. 256 KiB × maxConnections bounds what uWS may buffer at 64 MiB. */
+export const WS_HARD_CAP_BYTES = 256 * 1024;
 
 /** Above this many buffered bytes a connection is "slow": stroke updates coalesce until it drains. */
 const BACKPRESSURE_BYTES = 16 * 1024;
@@ -101,7 +109,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
   /** A request without a body; `work` may be async (its writes are corked by send()). */
   const handle = (route: Route, method: string, res: HttpResponse, work: (ex: Exchange) => Promise<void> | void): void => {
-    const ex = begin(res);
+    const ex = begin(res, method === 'HEAD');
     const t0 = process.hrtime.bigint();
     try {
       const r = work(ex);
@@ -114,6 +122,17 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     observe(route, method, ex, t0);
   };
+  /** GET and HEAD alike (HEAD answers the same status and headers, without the body). `read` copies what `work`
+   * needs from the request synchronously (uWS invalidates it after the callback). */
+  const get = <P>(pattern: string, route: Route, read: (req: HttpRequest) => P, work: (ex: Exchange, p: P) => Promise<void> | void): void => {
+    const on = (method: 'GET' | 'HEAD') => (res: HttpResponse, req: HttpRequest): void => {
+      const p = read(req);
+      handle(route, method, res, (ex) => work(ex, p));
+    };
+    app.get(pattern, on('GET'));
+    app.head(pattern, on('HEAD'));
+  };
+  const none = (): undefined => undefined;
   /** A POST: the body is collected, then `work` runs synchronously inside uWS's callback (see receiveBody). */
   const handleBody = (route: Route, res: HttpResponse, req: HttpRequest, work: (ex: Exchange, body: Buffer) => void): void => {
     const ex = begin(res);
@@ -174,32 +193,26 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
 
   // Open Inference Protocol v2 (KServe): health, metadata, infer.
-  app.get('/v2/health/live', (res) => handle('health', 'GET', res, (ex) => sendJson(ex, 200, { live: true })));
-  app.get('/v2/health/ready', (res) => handle('health', 'GET', res, (ex) => {
+  const modelName = (req: HttpRequest): string => req.getParameter(0) ?? '';
+  get('/v2/health/live', 'health', none, (ex) => sendJson(ex, 200, { live: true }));
+  get('/v2/health/ready', 'health', none, (ex) => {
     const ready = o.holder.predictor !== undefined;
     sendJson(ex, ready ? 200 : 503, { ready });
-  }));
-  app.get('/v2', (res) => handle('v2_meta', 'GET', res, (ex) =>
-    sendJson(ex, 200, { name: 'doodle-digits', version: '0.1.0', extensions: [] })));
-  app.get('/v2/models/:name', (res, req) => {
-    const name = req.getParameter(0) ?? '';
-    handle('v2_meta', 'GET', res, (ex) => {
-      checkModelName(name);
-      const p = o.holder.predictor;
-      sendJson(ex, 200, {
-        name: MODEL_NAME, versions: p ? [p.version] : [], platform: 'doodle-digits-wasm',
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, INPUT_SIZE] }],
-        outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, CLASSES] }, { name: 'digit', datatype: 'INT32', shape: [-1] }],
-      });
+  });
+  get('/v2', 'v2_meta', none, (ex) => sendJson(ex, 200, { name: 'doodle-digits', version: '0.1.0', extensions: [] }));
+  get('/v2/models/:name', 'v2_meta', modelName, (ex, name) => {
+    checkModelName(name);
+    const p = o.holder.predictor;
+    sendJson(ex, 200, {
+      name: MODEL_NAME, versions: p ? [p.version] : [], platform: 'doodle-digits-wasm',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, INPUT_SIZE] }],
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, CLASSES] }, { name: 'digit', datatype: 'INT32', shape: [-1] }],
     });
   });
-  app.get('/v2/models/:name/ready', (res, req) => {
-    const name = req.getParameter(0) ?? '';
-    handle('v2_meta', 'GET', res, (ex) => {
-      checkModelName(name);
-      const ready = o.holder.predictor !== undefined;
-      sendJson(ex, ready ? 200 : 503, { name: MODEL_NAME, ready });
-    });
+  get('/v2/models/:name/ready', 'v2_meta', modelName, (ex, name) => {
+    checkModelName(name);
+    const ready = o.holder.predictor !== undefined;
+    sendJson(ex, ready ? 200 : 503, { name: MODEL_NAME, ready });
   });
   app.post('/v2/models/:name/infer', (res, req) => {
     const name = req.getParameter(0) ?? '';
@@ -217,7 +230,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     });
   });
 
-  app.get('/metrics', (res) => handle('metrics', 'GET', res, async (ex) => {
+  get('/metrics', 'metrics', none, async (ex) => {
     for (const g of [m.modelInfo, m.modelAccuracy, m.modelCreated, m.modelTrainingSeconds]) g.reset();
     const served = o.holder.predictor;
     if (served) {
@@ -229,25 +242,27 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const { text, contentType } = o.metricsText ? await o.metricsText() : { text: await m.registry.metrics(), contentType: m.registry.contentType };
     send(ex, 200, text, contentType);
-  }));
+  });
 
-  // Known paths with a wrong method → 405 (with Allow); everything else → static files or 404.
-  const ALLOW: Array<[RegExp, string]> = [
-    [/^\/predict$/, 'POST'], [/^\/feedback$/, 'POST'], [/^\/v2\/models\/[^/]+\/infer$/, 'POST'], [/^\/v2(\/health\/(live|ready)|\/models\/[^/]+(\/ready)?)?$/, 'GET'],
-    [/^\/metrics$/, 'GET'], [/^\/ws$/, 'GET'],
+  // Known paths with a wrong method → 405 with Allow, labelled with their route; everything else → static files or 404.
+  const GET = 'GET, HEAD';
+  const KNOWN: Array<[RegExp, Route, string]> = [
+    [/^\/predict$/, 'predict', 'POST'], [/^\/feedback$/, 'feedback', 'POST'], [/^\/v2\/models\/[^/]+\/infer$/, 'v2_infer', 'POST'],
+    [/^\/v2\/health\/(live|ready)$/, 'health', GET], [/^\/v2(\/models\/[^/]+(\/ready)?)?$/, 'v2_meta', GET],
+    [/^\/metrics$/, 'metrics', GET], [/^\/ws$/, 'ws', 'GET'],
   ];
   app.any('/*', (res, req) => {
     const raw = req.getMethod().toUpperCase();
     // The metric label takes only known methods: a client inventing methods must not invent series.
     const method = KNOWN_METHODS.has(raw) ? raw : 'OTHER';
     const url = req.getUrl();
-    const allowed = ALLOW.find(([re]) => re.test(url))?.[1];
-    const file: StaticFile | undefined = method === 'GET' ? files.get(url) : undefined;
-    handle(file ? 'static' : 'not_found', method, res, (ex) => {
+    const readable = method === 'GET' || method === 'HEAD';
+    const file: StaticFile | undefined = readable ? files.get(url) : undefined;
+    const known = KNOWN.find(([re]) => re.test(url)) ?? (files.has(url) ? [/./, 'static', GET] as const : undefined);
+    handle(file ? 'static' : known?.[1] ?? 'not_found', method, res, (ex) => {
       if (file) return send(ex, 200, file.body, file.contentType, { 'cache-control': 'no-cache' });
-      if (allowed) throw new HttpError(405, 'method_not_allowed', `${raw.slice(0, 20)} is not allowed on ${url}; use ${allowed}`, { allow: allowed });
-      if (files.size > 0 && method !== 'GET' && files.has(url)) {
-        throw new HttpError(405, 'method_not_allowed', `${raw.slice(0, 20)} is not allowed on ${url}; use GET`, { allow: 'GET' });
+      if (known) {
+        throw new HttpError(405, 'method_not_allowed', `${raw.slice(0, 20)} is not allowed on ${url}; use ${known[2]}`, { allow: known[2] });
       }
       throw new HttpError(404, 'not_found', `no such endpoint: ${raw.slice(0, 20)} ${url.slice(0, 200)}`);
     });
@@ -288,7 +303,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
 
   app.ws<Session>('/ws', {
-    maxPayloadLength: LIMITS.maxWsMessageBytes,
+    maxPayloadLength: WS_HARD_CAP_BYTES,
     idleTimeout: 120,
     maxBackpressure: 1024 * 1024,
     closeOnBackpressureLimit: 1, // a client that lets 1 MiB pile up is not reading: drop it (typed as a number in this d.ts)
@@ -313,6 +328,12 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       const t0 = process.hrtime.bigint();
       let type = 'invalid';
       const s = ws.getUserData();
+      if (message.byteLength > LIMITS.maxWsMessageBytes) {
+        m.errors.inc({ kind: 'too_large', transport: 'ws' });
+        m.wsDuration.observe({ type }, Number(process.hrtime.bigint() - t0) / 1e9);
+        ws.end(1009, `message of ${message.byteLength} bytes exceeds the ${LIMITS.maxWsMessageBytes}-byte limit`);
+        return;
+      }
       try {
         if (isBinary) throw new ProtocolError('binary_unsupported', 'binary messages are not supported: send JSON text');
         // Decode now: uWS neuters `message` when this callback returns.
@@ -378,16 +399,24 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         return;
       }
       const port = uws.us_socket_local_port(listen as unknown as Parameters<UwsModule['us_socket_local_port']>[0]);
+      // Each step once: closing a uWS listen socket or app twice is a use-after-free (the process dies with SIGSEGV).
+      let listening = true, open = true;
+      const stopListening = (): void => { if (listening) uws.us_listen_socket_close(listen); listening = false; };
+      const closeApp = (): void => { if (open) (app as unknown as { close(): void }).close(); open = false; }; // not in this d.ts
       resolve({
         port,
         close: async () => {
-          uws.us_listen_socket_close(listen);
+          stopListening();
           for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
           // Work in flight is synchronous, so nothing is left to finish. Give the close frames a moment to flush,
-          // then drop idle keep-alive HTTP connections too (app.close exists at runtime, not in this d.ts):
-          // otherwise they keep answering and hold the port and the process open.
+          // then drop idle keep-alive HTTP connections too: otherwise they keep answering and hold the port and the
+          // process open.
           await new Promise((resolve) => setTimeout(resolve, 50));
-          (app as unknown as { close(): void }).close();
+          closeApp();
+        },
+        closeNow: () => {
+          stopListening();
+          closeApp();
         },
       });
     });

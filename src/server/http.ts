@@ -18,15 +18,17 @@ export const STATUS_TEXT: Record<number, string> = {
   507: '507 Insufficient Storage',
 };
 
-/** Response state shared by a handler's steps: aborted (client gone) and the status written (for metrics). */
+/** Response state shared by a handler's steps: aborted (client gone), the status written (for metrics), and whether
+ * the request was HEAD (the same status and headers as GET, no body). */
 export interface Exchange {
   readonly res: HttpResponse;
+  readonly head: boolean;
   aborted: boolean;
   status: number;
 }
 
-export function begin(res: HttpResponse): Exchange {
-  const ex: Exchange = { res, aborted: false, status: 0 };
+export function begin(res: HttpResponse, head = false): Exchange {
+  const ex: Exchange = { res, head, aborted: false, status: 0 };
   res.onAborted(() => { ex.aborted = true; });
   return ex;
 }
@@ -64,7 +66,8 @@ export function receiveBody(ex: Exchange, contentLength: string, limit: number, 
 
 const EMPTY = Buffer.alloc(0);
 
-/** Writes a complete response (corked), unless the client has gone. */
+/** Writes a complete response (corked), unless the client has gone. HEAD: the headers, with the body's length as
+ * its Content-Length, and no body. */
 export function send(ex: Exchange, status: number, body: string | Uint8Array, contentType: string,
   headers: Record<string, string> = {}, closeConnection = false): void {
   ex.status = status;
@@ -73,7 +76,13 @@ export function send(ex: Exchange, status: number, body: string | Uint8Array, co
     ex.res.writeStatus(STATUS_TEXT[status] ?? String(status));
     ex.res.writeHeader('content-type', contentType);
     for (const [k, v] of Object.entries(headers)) ex.res.writeHeader(k, v);
-    ex.res.end(body, closeConnection);
+    if (ex.head) {
+      // endWithoutBody() takes no arguments here: in this uWS build any argument (the d.ts offers a reported length and
+      // closeConnection) makes it write nothing and abort the process; so the length goes in as a header. HEAD never
+      // has a body to skip, so it never needs closeConnection.
+      ex.res.writeHeader('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+      ex.res.endWithoutBody();
+    } else ex.res.end(body, closeConnection);
   });
 }
 

@@ -13,9 +13,16 @@ export interface HolderEvents {
   onError?(err: Error): void;
 }
 
+/** What a reload did: swapped models, found the current one already served, found none, or failed (old model kept). */
+export type ReloadOutcome =
+  | { kind: 'swapped'; version: string }
+  | { kind: 'unchanged'; version: string }
+  | { kind: 'no-current' }
+  | { kind: 'failed'; error: Error };
+
 export class ModelHolder {
   private current: Predictor | undefined;
-  private loading: Promise<void> | undefined;
+  private loading: Promise<ReloadOutcome> | undefined;
   private watching = false;
 
   constructor(private readonly registry: ModelRegistry, private readonly events: HolderEvents = {}) {}
@@ -37,14 +44,19 @@ export class ModelHolder {
     await this.swapTo(version);
   }
 
-  /** Reloads if the registry's current version differs from the served one. Errors keep the old model serving. */
-  reload(): Promise<void> {
-    this.loading ??= (async () => {
+  /** Reloads if the registry's current version differs from the served one. Errors keep the old model serving.
+   * Calls made while a reload runs share it (and its outcome). */
+  reload(): Promise<ReloadOutcome> {
+    this.loading ??= (async (): Promise<ReloadOutcome> => {
       try {
         const version = this.registry.currentVersion();
-        if (version !== undefined && version !== this.version) await this.swapTo(version);
+        if (version === undefined) return { kind: 'no-current' };
+        if (version === this.version) return { kind: 'unchanged', version };
+        await this.swapTo(version);
+        return { kind: 'swapped', version };
       } catch (err) {
         this.events.onError?.(err as Error);
+        return { kind: 'failed', error: err as Error };
       } finally {
         this.loading = undefined;
       }

@@ -19,7 +19,10 @@ import { Random } from '../../src/random.js';
 import { place } from '../helpers/digits.js';
 import { addTrainedModel, mnistSplit } from '../helpers/model.js';
 import { spawn } from 'node:child_process';
-import { build } from 'esbuild';
+import { connect as connectTcp } from 'node:net';
+import { cliPath } from '../helpers/paths.js';
+import { LIMITS } from '../../src/protocol.js';
+import { WS_HARD_CAP_BYTES } from '../../src/server/app.js';
 
 const test = mnistSplit('test');
 
@@ -179,6 +182,60 @@ describe('HTTP', () => {
     expect((await fetch(base + '/v2/health/ready')).status).toBe(200);
   });
 
+  /** One request on its own connection, followed by a GET /v2/health/live on the same connection: what comes before
+   * that second answer is exactly what the first request got on the wire (fetch hides a HEAD's body). */
+  const raw = (method: string, path: string): Promise<{ status: number; headers: Record<string, string>; body: string }> =>
+    new Promise((resolve, reject) => {
+      const socket = connectTcp({ host: '127.0.0.1', port: server.port });
+      let data = '';
+      socket.on('error', reject);
+      socket.on('data', (c) => {
+        data += c.toString('latin1');
+        if (!data.endsWith('{"live":true}')) return;
+        socket.destroy();
+        const first = data.slice(0, data.lastIndexOf('HTTP/1.1 '));
+        const split = first.indexOf('\r\n\r\n');
+        const [statusLine, ...lines] = first.slice(0, split).split('\r\n');
+        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: first.slice(split + 4) });
+      });
+      socket.write(`${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\nGET /v2/health/live HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
+    });
+
+  it('answers HEAD wherever GET works: the same status and headers, no body', async () => {
+    for (const path of ['/', '/index.html', '/v2/health/live', '/v2/health/ready', '/v2', '/v2/models/mnist', '/v2/models/mnist/ready',
+      '/v2/models/other', '/nope', '/metrics']) {
+      const get = await raw('GET', path);
+      const head = await raw('HEAD', path);
+      expect(head.status, path).toBe(get.status);
+      expect(head.headers['content-type'], path).toBe(get.headers['content-type']);
+      expect(head.body, path).toBe('');
+      expect(get.body.length, path).toBeGreaterThan(0);
+      // /metrics changes between two scrapes and the 404 names the method; everything else has the same length.
+      if (path !== '/metrics' && path !== '/nope') expect(Number(head.headers['content-length']), path).toBe(Buffer.byteLength(get.body, 'latin1'));
+    }
+    expect((await raw('GET', '/')).status).toBe(200);
+  });
+
+  it('answers a wrong method on a known route with 405, Allow and a JSON error, labelled with that route in metrics', async () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['GET', '/predict', 'POST', 'predict'], ['PUT', '/feedback', 'POST', 'feedback'], ['GET', '/v2/models/mnist/infer', 'POST', 'v2_infer'],
+      ['POST', '/metrics', 'GET, HEAD', 'metrics'], ['DELETE', '/v2/health/live', 'GET, HEAD', 'health'],
+      ['POST', '/v2/models/mnist', 'GET, HEAD', 'v2_meta'], ['POST', '/', 'GET, HEAD', 'static'], ['POST', '/ws', 'GET', 'ws'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const r = await fetch(base + path, { method });
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect((await r.json() as { error: string }).error).toBe(`${method} is not allowed on ${path}; use ${allow}`);
+    }
+    const text = await (await fetch(base + '/metrics')).text();
+    for (const [method, , , route] of cases) {
+      expect(text).toMatch(new RegExp(`doodle_http_request_duration_seconds_count\\{route="${route}",method="${method}",status="405"\\} [1-9]`));
+    }
+    expect(text).not.toMatch(/route="not_found",method="(POST|PUT|DELETE)",status="405"/);
+  });
+
   it('answers an empty canvas with no digit', async () => {
     const r = await (await post('/predict', JSON.stringify({ strokes: [] }))).json() as { digit: number | null; probs: number[] };
     expect(r.digit).toBeNull();
@@ -261,7 +318,7 @@ describe('Open Inference Protocol v2', () => {
 });
 
 /** A WebSocket client that collects messages and can wait for the next one. */
-async function connect(): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>>; closed: Promise<number> }> {
+async function connect(): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>>; closed: Promise<number>; reason: Promise<string> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
   const queue: Array<Record<string, unknown>> = [];
   const waiters: Array<(m: Record<string, unknown>) => void> = [];
@@ -270,7 +327,9 @@ async function connect(): Promise<{ ws: WebSocket; next: () => Promise<Record<st
     const w = waiters.shift();
     if (w) w(m); else queue.push(m);
   });
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  let gotReason: (r: string) => void = () => undefined;
+  const reason = new Promise<string>((resolve) => { gotReason = resolve; });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code, why) => { gotReason(why.toString()); resolve(code); }));
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
   const next = () => new Promise<Record<string, unknown>>((resolve, reject) => {
     const m = queue.shift();
@@ -278,7 +337,7 @@ async function connect(): Promise<{ ws: WebSocket; next: () => Promise<Record<st
     const timer = setTimeout(() => reject(new Error('no message within 5 s')), 5000);
     waiters.push((msg) => { clearTimeout(timer); resolve(msg); });
   });
-  return { ws, next, closed };
+  return { ws, next, closed, reason };
 }
 
 describe('WebSocket /ws', () => {
@@ -331,14 +390,25 @@ describe('WebSocket /ws', () => {
     c.ws.close();
   });
 
-  it('closes abusive connections: too many invalid messages (1008), oversized messages', async () => {
+  it('closes abusive connections: too many invalid messages (1008), oversized messages (1009 with a reason)', async () => {
     const a = await connect();
     for (let i = 0; i < 30; i++) a.ws.send('garbage');
     expect(await a.closed).toBe(1008);
     const b = await connect();
-    b.ws.send('x'.repeat(70 * 1024));
-    expect(await b.closed).toBeGreaterThanOrEqual(1006);
+    b.ws.send('x'.repeat(LIMITS.maxWsMessageBytes + 1));
+    expect(await b.closed).toBe(1009);
+    expect(await b.reason).toBe(`message of ${LIMITS.maxWsMessageBytes + 1} bytes exceeds the ${LIMITS.maxWsMessageBytes}-byte limit`);
+    const exact = await connect(); // the limit itself is allowed: answered (an error, since it is no valid message), not closed
+    exact.ws.send(' '.repeat(LIMITS.maxWsMessageBytes));
+    expect(await exact.next()).toMatchObject({ type: 'error', code: 'bad_json' });
+    exact.ws.close();
+    // Beyond uWS's hard cap the connection is dropped without a close frame, as docs/protocol.md says.
+    const c = await connect();
+    c.ws.send('x'.repeat(WS_HARD_CAP_BYTES + 1));
+    expect(await c.closed).toBe(1006);
     expect((await fetch(base + '/v2/health/live')).status).toBe(200);
+    const text = await (await fetch(base + '/metrics')).text();
+    expect(text).toMatch(/doodle_errors_total\{kind="too_large",transport="ws"\} 1\n/);
   });
 });
 
@@ -394,13 +464,9 @@ describe('model lifecycle', () => {
 
 describe('npm run serve --workers 2', () => {
   it('serves one port from two worker threads, sums their metrics, and stops cleanly on SIGTERM', async () => {
-    const root = new URL('../..', import.meta.url).pathname;
-    const bin = mkdtempSync(join(root, 'build', '.test-serve-'));
     let child: ReturnType<typeof spawn> | undefined;
     try {
-      await build({ entryPoints: [join(root, 'src', 'cli', 'serve.ts')], bundle: true, platform: 'node', format: 'esm',
-        packages: 'external', outdir: bin, logLevel: 'silent' });
-      child = spawn(process.execPath, [join(bin, 'serve.js'), '--port', '0', '--host', '127.0.0.1', '--workers', '2',
+      child = spawn(process.execPath, [cliPath('serve'), '--port', '0', '--host', '127.0.0.1', '--workers', '2',
         '--models', join(tmp, 'models')], { stdio: ['ignore', 'pipe', 'pipe'] });
       const proc = child;
       let out = '';
@@ -431,7 +497,6 @@ describe('npm run serve --workers 2', () => {
       expect(out).toContain('SIGTERM: shutting down');
     } finally {
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // never leave a server behind
-      rmSync(bin, { recursive: true, force: true });
     }
   }, 60_000);
 });
