@@ -6,7 +6,8 @@
 export const LIMITS = Object.freeze({
   /** HTTP request body, bytes (413 beyond). */
   maxBodyBytes: 4 * 1024 * 1024,
-  /** WebSocket message, bytes: uWebSockets.js closes the connection beyond it (1009). */
+  /** WebSocket message, bytes: the server closes with 1009 beyond it (uWebSockets.js drops the connection, 1006,
+   * beyond its own 256 KiB cap). */
   maxWsMessageBytes: 64 * 1024,
   /** Points in one `move` message. */
   maxPointsPerMessage: 1024,

@@ -19,6 +19,8 @@ export interface ServeOptions {
   /** Worker threads (1 = serve on this thread). */
   readonly workers?: number;
   readonly log: (line: string) => void;
+  /** Every worker thread died for good: the caller decides the exit code (the process ends on its own). */
+  readonly onExhausted?: () => void;
 }
 
 /** The address as a URL (IPv6 in brackets); 0.0.0.0 and :: are named as what they are, all interfaces. */
@@ -51,7 +53,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     return;
   }
 
-  const pool = await startWorkers(thread, workers);
+  const pool = await startWorkers(thread, workers, o.onExhausted);
   o.log(`serving model ${pool.version} on ${shownAddress(o.host, pool.port)} with ${workers} worker threads (Ctrl-C stops)`);
   process.on('SIGHUP', () => pool.reload());
   const stop = onStop(() => pool.stop());

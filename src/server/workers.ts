@@ -46,10 +46,10 @@ export interface WorkerPool {
 
 /** Starts `count` workers one after another on `o.port` (a named port: uWS sets SO_REUSEPORT only for those).
  * Rejects with the first start-up failure (e.g. no model), after stopping the workers already started. */
-export async function startWorkers(o: ThreadOptions, count: number): Promise<WorkerPool> {
+export async function startWorkers(o: ThreadOptions, count: number, onExhausted: () => void = () => {}): Promise<WorkerPool> {
   // The worker's entry is this module's file: in the CLI bundle that is the bundle, whose top level calls
   // runAsServeWorker() before anything else.
-  const pool = new Pool(o, fileURLToPath(import.meta.url));
+  const pool = new Pool(o, fileURLToPath(import.meta.url), onExhausted);
   let first: { port: number; version: string } | undefined;
   try {
     for (let i = 0; i < count; i++) {
@@ -73,7 +73,8 @@ class Pool {
   private restarts = 0;
   private stopping = false;
 
-  constructor(private readonly o: ThreadOptions, private readonly entry: string) {}
+  /** `onExhausted`: every worker died for good (the process then ends: nothing keeps it alive). */
+  constructor(private readonly o: ThreadOptions, private readonly entry: string, private readonly onExhausted: () => void) {}
 
   /** Resolves when the worker listens; rejects if it exits first. Every listener is attached here, at spawn. */
   spawn(index: number): Promise<{ port: number; version: string }> {
@@ -164,7 +165,7 @@ class Pool {
         `${this.threads.size} worker threads left`);
       if (this.threads.size === 0) {
         this.o.log('no worker threads left: exiting');
-        process.exitCode = 1;
+        this.onExhausted();
       }
       return;
     }
