@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { loadCore } from '../../src/wasm/core.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { train } from '../../src/train/trainer.js';
-import { encodeModel } from '../../src/model/model-file.js';
+import { encodeModel, type ModelLayer } from '../../src/model/model-file.js';
 import type { ModelRegistry } from '../../src/model/registry.js';
 import type { LabelledImages } from '../../src/train/evaluate.js';
 
@@ -37,4 +37,17 @@ export async function addTrainedModel(registry: ModelRegistry, m: TinyModel, pro
   const version = registry.add(bytes, contentHash, { testAccuracy: r.final.accuracy, trainingSeconds: r.seconds }).version;
   if (promote) registry.promote(version);
   return version;
+}
+
+/** A small valid model file whose weights depend on `seed` (different seeds, different content), no training. */
+export function syntheticModel(seed: number, testAccuracy: number, sizes: readonly number[] = [784, 3, 10]): { bytes: Uint8Array; contentHash: string } {
+  const layers: ModelLayer[] = sizes.slice(1).map((outputs, l) => {
+    const inputs = sizes[l]!;
+    const weight = Float32Array.from({ length: inputs * outputs }, (_, i) => Math.sin(seed * 31 + l * 7 + i));
+    return { inputs, outputs, weight, bias: new Float32Array(outputs).fill(seed / 100) };
+  });
+  return encodeModel(layers, {
+    architecture: { sizes: [...sizes], activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1', testAccuracy,
+    trainingParams: { seed }, dataChecksums: {}, createdAt: new Date(Date.UTC(2025, 0, seed)).toISOString(),
+  });
 }

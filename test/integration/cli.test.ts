@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ingestMnist } from '../../src/data/ingest.js';
-import { encodeModel, type ModelLayer } from '../../src/model/model-file.js';
+import { syntheticModel } from '../helpers/model.js';
 import { ModelRegistry } from '../../src/model/registry.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
@@ -26,20 +26,6 @@ const EXIT_LINE = 'Exit codes: 0 ok, 1 failure, 2 usage error (unknown flag, bad
 /** Runs `name` in `cwd` (default: a fresh empty folder), bounded by 30 s: a CLI that hangs fails with a signal. */
 function run(name: string, args: string[], cwd = tempDir(`cli-${name}`)): CliResult & { cwd: string } {
   return { ...runCli(name, args, { cwd, env, timeout: 30_000 }), cwd };
-}
-
-/** A small valid model file (784-3-10) whose weights depend on `seed`. */
-function tinyModel(seed: number, testAccuracy: number): { bytes: Uint8Array; contentHash: string } {
-  const sizes = [784, 3, 10];
-  const layers: ModelLayer[] = sizes.slice(1).map((outputs, l) => {
-    const inputs = sizes[l]!;
-    const weight = Float32Array.from({ length: inputs * outputs }, (_, i) => Math.sin(seed * 31 + l * 7 + i));
-    return { inputs, outputs, weight, bias: new Float32Array(outputs).fill(seed / 100) };
-  });
-  return encodeModel(layers, {
-    architecture: { sizes, activation: 'relu', output: 'softmax' }, preprocessing: 'mnist-28x28-v1', testAccuracy,
-    trainingParams: { seed }, dataChecksums: {}, createdAt: new Date(Date.UTC(2025, 0, seed)).toISOString(),
-  });
 }
 
 const COMMANDS = [
@@ -193,7 +179,7 @@ describe('npm run models', () => {
   function populated(): { root: string; a: string; b: string } {
     const root = join(tempDir('cli-models'), 'models');
     const registry = new ModelRegistry(root);
-    const m1 = tinyModel(1, 0.9), m2 = tinyModel(2, 0.975);
+    const m1 = syntheticModel(1, 0.9), m2 = syntheticModel(2, 0.975);
     const a = registry.add(m1.bytes, m1.contentHash, { testAccuracy: 0.9 }, at(5, 1));
     const b = registry.add(m2.bytes, m2.contentHash, { testAccuracy: 0.975 }, at(7, 15));
     registry.promote(a.version);
@@ -284,7 +270,7 @@ describe('output folders are checked before the work, and errors name the target
     work = tempDir('cli-out');
     ingestMnist({ out: join(work, 'mnist') });
     model = join(work, 'tiny.safetensors');
-    writeFileSync(model, tinyModel(3, 0.5).bytes);
+    writeFileSync(model, syntheticModel(3, 0.5).bytes);
     writeFileSync(join(work, 'a-file'), 'not a folder');
   });
   // SIGKILL at the bound: a CLI spinning in a recursive mkdir after its signal guards are installed ignores SIGTERM.

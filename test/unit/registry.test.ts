@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ModelFileError, RegistryError } from '../../src/model/errors.js';
-import { encodeModel, loadModel, type ModelLayer } from '../../src/model/model-file.js';
+import { loadModel } from '../../src/model/model-file.js';
+import { syntheticModel } from '../helpers/model.js';
 import { ModelRegistry } from '../../src/model/registry.js';
 
 const dirs: string[] = [];
@@ -19,24 +20,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A tiny valid model whose weights depend on `seed` (so different seeds are different content). */
-function model(seed: number, testAccuracy: number): { bytes: Uint8Array; contentHash: string } {
-  const sizes = [4, 3, 2];
-  const layers: ModelLayer[] = sizes.slice(1).map((outputs, l) => {
-    const inputs = sizes[l]!;
-    const weight = Float32Array.from({ length: inputs * outputs }, (_, i) => Math.sin(seed * 31 + l * 7 + i));
-    return { inputs, outputs, weight, bias: new Float32Array(outputs).fill(seed / 100) };
-  });
-  return encodeModel(layers, {
-    architecture: { sizes, activation: 'relu', output: 'softmax' },
-    preprocessing: 'mnist-28x28-v1',
-    testAccuracy,
-    trainingParams: { seed },
-    dataChecksums: {},
-    createdAt: new Date(Date.UTC(2025, 0, seed)).toISOString(),
-  });
-}
-
+const model = (seed: number, testAccuracy: number) => syntheticModel(seed, testAccuracy, [4, 3, 2]);
 const at = (day: number, seconds = 0): Date => new Date(Date.UTC(2025, 0, day, 9, 30, seconds));
 
 function thrown(f: () => unknown): Error {
