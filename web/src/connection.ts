@@ -18,7 +18,6 @@ const MAX_RETRY_MS = 5000;
 export class Connection {
   private ws: WebSocket | undefined;
   private retryMs = FIRST_RETRY_MS;
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly url: string, private readonly events: ConnectionEvents) {}
 
@@ -27,7 +26,6 @@ export class Connection {
   }
 
   connect(): void {
-    this.timer = undefined;
     const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.onopen = () => {
@@ -51,7 +49,7 @@ export class Connection {
       const wait = this.retryMs;
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
       this.events.onLost(wait);
-      this.timer = setTimeout(() => this.connect(), wait);
+      setTimeout(() => this.connect(), wait);
     };
   }
 
