@@ -3,7 +3,8 @@
 // metadata, POST /predict on real MNIST test images, the Open Inference Protocol v2 batch, a WebSocket stroke session
 // (and the same strokes over HTTP), a 400 for a bad body and the web page, then stops the server with SIGTERM and
 // writes the result to --out atomically. The report holds no ports or timings: for one model it is the same every
-// run, so it can be a DVC output. Exit codes: 0 every check passed, 1 a check failed (named), 2 usage.
+// run, so it can be a DVC output. Exit codes: 0 every check passed, 1 a check failed (named), 2 usage, 130/143
+// interrupted by SIGINT/SIGTERM (the server is killed too).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -122,7 +123,15 @@ async function startServe(script: string, modelsDir: string, cwd: string): Promi
     child.once('exit', (code, signal) => done({ code, signal })));
   // If this process is interrupted or dies, the server must not outlive it.
   const kill = (): void => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+  const interrupted = (signal: NodeJS.Signals): void => {
+    kill();
+    rmSync(cwd, { recursive: true, force: true }); // `finally` does not run past process.exit
+    console.error(`${signal}: smoke check interrupted, server stopped`);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15)); // the shell's convention: 128 + signal number
+  };
   process.once('exit', kill);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
 
   let stopping: Promise<{ ok: boolean; detail: string }> | undefined;
   const stop = (): Promise<{ ok: boolean; detail: string }> => stopping ??= (async () => {
@@ -133,6 +142,8 @@ async function startServe(script: string, modelsDir: string, cwd: string): Promi
     const result = await Promise.race([exited, timeout]);
     clearTimeout(timer);
     process.removeListener('exit', kill);
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
     if (result === 'timeout') {
       kill();
       return { ok: false, detail: `still running ${SHUTDOWN_MS / 1000} s after SIGTERM: killed` };

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
+import { runCli } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { requireVenv, skipWithoutVenv, venvBin } from '../helpers/python.js';
@@ -143,6 +144,27 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     expect(readFileSync(join(repo, 'build', 'smoke-again.json'), 'utf8')).toBe(readFileSync(join(repo, 'smoke.json'), 'utf8'));
   });
 
+  it('the smoke CLI exits 1 naming the failed check (report still written), and 2 on a usage error', () => {
+    // The bundle of this test run (build/test-cli/), on the repository's model and MNIST.
+    const strict = runCli('smoke', ['--model', 'model.safetensors', '--out', 'build/smoke-strict.json', '--images', '100',
+      '--min-accuracy', '1'], { cwd: repo, env });
+    expect(strict.code, strict.stderr).toBe(1);
+    expect(strict.stderr).toContain('error: smoke check failed: predict (report in build/smoke-strict.json)');
+    const report = JSON.parse(readFileSync(join(repo, 'build', 'smoke-strict.json'), 'utf8'));
+    expect(report.ok).toBe(false);
+    expect(report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name)).toEqual(['predict']);
+    expect(report.predict.count).toBe(100);
+    expect(report.predict.correct).toBeLessThan(100);
+    expect(report.checks.find((c: { name: string }) => c.name === 'shutdown').ok).toBe(true);
+
+    const missing = runCli('smoke', ['--model', 'nothing.safetensors'], { cwd: repo, env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: model not found at \S*nothing\.safetensors → run `npm run train -- --out nothing\.safetensors`/);
+    const usage = runCli('smoke', ['--images', 'many'], { cwd: repo, env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('error: --images must be an integer in [1, 1000], got "many"\n\nUsage: npm run smoke -- [flags]');
+  });
+
   it('dvc metrics show reads metrics.json', () => {
     const shown = JSON.parse(dvc(['metrics', 'show', '--json']));
     const file = JSON.parse(readFileSync(join(repo, 'metrics.json'), 'utf8'));
@@ -188,7 +210,7 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     expect(statSync(join(repo, 'smoke.json')).mtimeMs).toBe(before.smoke);
     expect(statSync(join(repo, 'model.safetensors')).mtimeMs).toBe(before.model);
     expect(versions()).toHaveLength(1);
-  });
+  }, 150_000);
 
   it('dvc push to a local-directory remote and dvc pull bring back identical outputs', () => {
     const remote = tempDir('dvc-remote');
@@ -205,7 +227,7 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     dvc(['pull'], 120_000);
     expect(Object.fromEntries(files.map((f) => [f, sha256(f)]))).toEqual(sums);
     expect(JSON.parse(dvc(['status', '--json']))).toEqual({});
-  });
+  }, 240_000);
 
   it('dvc exp run -S train.epochs=1 produces an experiment with its own params, model, metrics and smoke report', () => {
     const baseline = { accuracy: JSON.parse(readFileSync(join(repo, 'metrics.json'), 'utf8')).testAccuracy as number,
@@ -235,5 +257,5 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     // Applied to the workspace: the 1-epoch model passed the smoke check too.
     expect(JSON.parse(readFileSync(join(repo, 'smoke.json'), 'utf8')).ok).toBe(true);
     console.log(`DVC timings (s): ${JSON.stringify(seconds)}`);
-  });
+  }, 240_000);
 });
