@@ -59,7 +59,9 @@ const versions = (): string[] => readdirSync(join(repo, 'models')).filter((n) =>
 function copyProject(to: string): void {
   const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: projectRoot, encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
-  const files = listed.stdout.split('\0').filter((f) => f !== '' && existsSync(join(projectRoot, f)) && lstatSync(join(projectRoot, f)).isFile());
+  // Not a DVC state the project may have (its own .dvc/ or dvc.lock): the test starts from `dvc init`.
+  const files = listed.stdout.split('\0').filter((f) => f !== '' && !f.startsWith('.dvc/') && f !== 'dvc.lock' &&
+    existsSync(join(projectRoot, f)) && lstatSync(join(projectRoot, f)).isFile());
   for (const f of files) {
     mkdirSync(dirname(join(to, f)), { recursive: true });
     copyFileSync(join(projectRoot, f), join(to, f));
