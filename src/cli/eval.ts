@@ -13,6 +13,7 @@ import { evaluate } from '../train/evaluate.js';
 import { metricsDocument } from '../train/metrics-file.js';
 import { readParams } from '../train/options.js';
 import { ensureWritableFile, writeFileAtomic } from '../util/atomic-write.js';
+import { isAbsolute, relative, sep } from 'node:path';
 
 const USAGE = `Usage: npm run eval -- [flags]
   --model <ref>    a version id, a unique prefix of one, "current" (default), or a path to a .safetensors file
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
   const mlp = new Mlp(core, new Arena(core), sizes, 500);
   mlp.importLayers(model.layers);
   const result = evaluate(mlp, test);
-  writeFileAtomic(out, JSON.stringify(metricsDocument(result, { model: path, contentHash: model.metadata.contentHash }), null, 2) + '\n');
+  writeFileAtomic(out, JSON.stringify(metricsDocument(result, { model: shownPath(path), contentHash: model.metadata.contentHash }), null, 2) + '\n');
 
   console.log(`model ${path}`);
   console.log(`test accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), mean loss ${result.meanLoss.toFixed(4)}`);
@@ -50,3 +51,10 @@ async function main(): Promise<number> {
 }
 
 runCli(main, USAGE);
+
+/** The model's path as metrics.json records it: relative to the working directory when inside it, so the file (which
+ * DVC users commit) is the same on every machine. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
+}

@@ -24,6 +24,8 @@ export interface TrainParams {
   weight_decay: number;
   seed: number;
   augment: boolean;
+  /** Train on the first `limit` images (0 = all); optional. */
+  limit?: number;
 }
 
 export interface Params {
@@ -53,6 +55,7 @@ export function readParams(path: string): Params {
   for (const k of ['epochs', 'batch_size', 'lr', 'warmup_epochs', 'momentum', 'weight_decay', 'seed'] as const) need(k, 'number');
   for (const k of ['optimizer', 'schedule'] as const) need(k, 'string');
   need('augment', 'boolean');
+  if (t.limit !== undefined) need('limit', 'number');
   return { data: { dir: typeof root.data?.dir === 'string' ? root.data.dir : 'mnist' }, train: t as TrainParams };
 }
 
@@ -93,7 +96,7 @@ export function resolveConfig(p: TrainParams, f: TrainFlags): TrainConfig {
     weightDecay: num('--weight-decay', f['weight-decay'], p.weight_decay, 0, 1),
     seed: int('--seed', f.seed, p.seed, 0, 2 ** 32 - 1),
     augment: f.augment ?? p.augment,
-    limit: int('--limit', f.limit, 0, 0, Number.MAX_SAFE_INTEGER),
+    limit: int('--limit', f.limit, p.limit ?? 0, 0, Number.MAX_SAFE_INTEGER),
   };
 }
 

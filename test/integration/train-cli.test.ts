@@ -142,6 +142,8 @@ describe('npm run eval', () => {
     expect(m.testAccuracy).toBeCloseTo(current.testAccuracy, 10);
     expect(m.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(10000);
     expect(Object.keys(m.perClassAccuracy)).toHaveLength(10);
+    // The model's path relative to the working directory: the same file on every machine (DVC users commit it).
+    expect(m.model).toBe(`models/${current.version}/model.safetensors`);
   });
 
   it('fails with a hint for an unknown model', () => {

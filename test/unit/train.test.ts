@@ -140,6 +140,12 @@ describe('options', () => {
     const d = resolveConfig(params.train, { layers: '784,32,10', epochs: '3', optimizer: 'adam', augment: false });
     expect(d).toMatchObject({ sizes: [784, 32, 10], epochs: 3, optimizer: 'adam', augment: false });
   });
+  it('takes train.limit from params.yaml when given (0 = all), and --limit over it', () => {
+    expect(resolveConfig(params.train, {}).limit).toBe(params.train.limit ?? 0);
+    expect(resolveConfig({ ...params.train, limit: 5000 }, {}).limit).toBe(5000);
+    expect(resolveConfig({ ...params.train, limit: 5000 }, { limit: '700' }).limit).toBe(700);
+    expect(() => resolveConfig({ ...params.train, limit: -3 }, {})).toThrow(/--limit must be a number in \[0, /);
+  });
   it.each([
     [{ epochs: '0' }, /--epochs must be a number in \[1, 10000\], got "0"/],
     [{ epochs: '2.5' }, /--epochs must be an integer/],
