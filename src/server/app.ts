@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_sock
 import { loadUws, type UwsModule } from './uws.js';
 import { begin, HttpError, parseJsonBody, receiveBody, send, sendJson, type Exchange } from './http.js';
 import { loadStatic, type StaticFile } from './static.js';
+import { readMnistImageJson, readTensorBytes } from './image-body.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
 import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, parseFeedbackBody, type CanvasSpec,
@@ -157,6 +158,11 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         const img = decodePng(body);
         const ink = toInk(img.gray, img.width, img.height);
         pred = predictRaster(p, ink, img.width, img.height);
+      } else if (type === 'application/octet-stream') {
+        readTensorBytes(body, input);
+        pred = timed('forward', () => p.predict(input));
+      } else if ((type === 'application/json' || type === '') && readMnistImageJson(body, input)) {
+        pred = timed('forward', () => p.predict(input)); // the common body, read straight into the input
       } else if (type === 'application/json' || type === '') {
         const parsed = parsePredictBody(parseJsonBody(body));
         if (parsed.kind === 'mnist') pred = timed('forward', () => p.predict(parsed.image));
@@ -166,7 +172,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
           pred = predictWith(p, (out) => raster.toMnist(out));
         }
       } else {
-        throw new HttpError(415, 'bad_request', `unsupported content-type "${type}": use application/json or image/png`);
+        throw new HttpError(415, 'bad_request', `unsupported content-type "${type}": use application/json, image/png or application/octet-stream`);
       }
       count(pred, 'http');
       sendJson(ex, 200, { digit: pred.digit, probs: pred.probs, model: p.version });

@@ -104,6 +104,32 @@ describe('HTTP', () => {
     expect(correct).toBeGreaterThanOrEqual(17);
   });
 
+  it('POST /predict takes the input as JSON, as 784 float32s or as 784 uint8s, with the same answer', async () => {
+    for (const k of [0, 5]) {
+      const values = mnistImage(k);
+      const pixels = test.images.subarray(k * 784, (k + 1) * 784);
+      const floats = new Uint8Array(Float32Array.from(values).buffer);
+      const spaced = JSON.stringify({ image: values }, null, 1); // the general JSON path, not the fast one
+      const answers = await Promise.all([JSON.stringify({ image: values }), spaced].map((b) => post('/predict', b))
+        .concat([post('/predict', floats, 'application/octet-stream'), post('/predict', pixels, 'application/octet-stream')])
+        .map(async (r) => { const res = await r; expect(res.status).toBe(200); return await res.json() as { digit: number; probs: number[] }; }));
+      for (const a of answers.slice(1)) {
+        expect(a.digit).toBe(answers[0]!.digit);
+        a.probs.forEach((p, d) => expect(p).toBeCloseTo(answers[0]!.probs[d]!, 6));
+      }
+    }
+    const short = await post('/predict', new Uint8Array(100), 'application/octet-stream');
+    expect(short.status).toBe(400);
+    expect((await short.json() as { error: string }).error).toMatch(/must be 3136 bytes .* or 784 bytes .*got 100/);
+    const big = new Float32Array(784).fill(2);
+    const range = await post('/predict', new Uint8Array(big.buffer), 'application/octet-stream');
+    expect(range.status).toBe(400);
+    expect((await range.json() as { error: string }).error).toBe('value 0 = 2 is not in [0, 1]');
+    const over = await post('/predict', JSON.stringify({ image: [...Array(783).fill(0), 1.5] }));
+    expect(over.status).toBe(400);
+    expect((await over.json() as { error: string }).error).toBe('image[783] = 1.5 is not in [0, 1]');
+  });
+
   it('gives the same answer for the same drawing as strokes, as a raster, as a PNG and through /v2 infer', async () => {
     const rng = new Random(3);
     const strokes = place(7, { x: 60, y: 40, w: 150, h: 200 }, rng);
@@ -174,6 +200,7 @@ describe('HTTP', () => {
     }
     const text = await post('/predict', 'hello', 'text/plain');
     expect(text.status).toBe(415);
+    expect((await text.json() as { error: string }).error).toBe('unsupported content-type "text/plain": use application/json, image/png or application/octet-stream');
     const missing = await fetch(base + '/nope');
     expect(missing.status).toBe(404);
     const wrong = await fetch(base + '/predict');
