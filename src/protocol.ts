@@ -231,3 +231,88 @@ function digitOrNull(v: unknown, name: string): number | null {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 9) throw new ProtocolError('bad_message', `"${name}" must be a digit 0–9`);
   return v;
 }
+
+// ------------------------------------------------------------------------------------------------------------------
+// Open Inference Protocol v2
+
+export interface InferRequest { n: number; data: Float32Array; id?: string; outputs?: string[] }
+
+const INPUT_PIXELS = 784;
+const bad = (message: string): ProtocolError => new ProtocolError('bad_message', message);
+
+/**
+ * An OIP v2 inference request: inputs[0] with shape [N, 784] or [N, 28, 28], FP32 data in [0, 1] (flat or nested,
+ * row-major) — or, with the binary tensor data extension (`binary`: the bytes after the JSON header), FP32
+ * little-endian or UINT8 pixels (0–255, divided by 255) of `parameters.binary_data_size` bytes. Throws ProtocolError.
+ */
+export function parseInferRequest(value: unknown, binary?: Uint8Array): InferRequest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw bad('body must be an inference request object with "inputs"');
+  }
+  const r = value as Record<string, unknown>;
+  if (r.id !== undefined && typeof r.id !== 'string') throw bad('"id" must be a string');
+  if (!Array.isArray(r.inputs) || r.inputs.length !== 1) throw bad('"inputs" must be an array of exactly one tensor');
+  const t = r.inputs[0] as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null) throw bad('inputs[0] must be a tensor object');
+  const size = (t.parameters as { binary_data_size?: unknown } | undefined)?.binary_data_size;
+  const inBinary = size !== undefined;
+  if (inBinary && binary === undefined) {
+    throw bad('inputs[0].parameters.binary_data_size needs the binary tensor data extension (an Inference-Header-Content-Length header)');
+  }
+  const types = inBinary ? ['FP32', 'UINT8'] : ['FP32'];
+  if (!types.includes(t.datatype as string)) {
+    throw bad(`inputs[0].datatype must be ${types.map((d) => `"${d}"`).join(' or ')}, got ${JSON.stringify(t.datatype)}`);
+  }
+  const shape = t.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw bad('inputs[0].shape must be an array of positive integers');
+  }
+  const ok = (shape.length === 2 && shape[1] === INPUT_PIXELS) || (shape.length === 3 && shape[1] === 28 && shape[2] === 28);
+  if (!ok) throw bad(`inputs[0].shape must be [N, 784] or [N, 28, 28], got [${shape.join(', ')}]`);
+  const n = shape[0] as number;
+  if (n > LIMITS.maxBatch) throw new ProtocolError('limit', `batch of ${n} images exceeds the limit of ${LIMITS.maxBatch}`);
+  const data = inBinary ? binaryTensor(t.datatype as 'FP32' | 'UINT8', size, n, binary!) : jsonTensor(t.data, n, shape);
+  let outputs: string[] | undefined;
+  if (r.outputs !== undefined) {
+    if (!Array.isArray(r.outputs)) throw bad('"outputs" must be an array of {"name"}');
+    outputs = r.outputs.map((o, i) => {
+      const name = (o as { name?: unknown } | null)?.name;
+      if (name !== 'probabilities' && name !== 'digit') throw bad(`outputs[${i}].name must be "probabilities" or "digit"`);
+      return name;
+    });
+  }
+  return { n, data, ...(r.id !== undefined ? { id: r.id as string } : {}), ...(outputs ? { outputs } : {}) };
+}
+
+function jsonTensor(values: unknown, n: number, shape: readonly unknown[]): Float32Array {
+  const flat = Array.isArray(values) ? (values as unknown[]).flat(2) : undefined;
+  if (!flat) throw bad('inputs[0].data must be an array of numbers');
+  if (flat.length !== n * INPUT_PIXELS) {
+    throw bad(`inputs[0].data has ${flat.length} values; shape [${shape.join(', ')}] needs ${n * INPUT_PIXELS}`);
+  }
+  const data = new Float32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw bad(`inputs[0].data[${i}] = ${JSON.stringify(v)} is not a number in [0, 1]`);
+    data[i] = v;
+  }
+  return data;
+}
+
+function binaryTensor(datatype: 'FP32' | 'UINT8', size: unknown, n: number, bytes: Uint8Array): Float32Array {
+  const need = n * INPUT_PIXELS * (datatype === 'FP32' ? 4 : 1);
+  if (size !== need) throw bad(`inputs[0].parameters.binary_data_size must be ${need} (${n}×784 ${datatype}), got ${JSON.stringify(size)}`);
+  if (bytes.length !== need) throw bad(`the binary tensor data has ${bytes.length} bytes after the JSON header; binary_data_size says ${need}`);
+  const data = new Float32Array(n * INPUT_PIXELS);
+  if (datatype === 'UINT8') {
+    for (let i = 0; i < data.length; i++) data[i] = bytes[i]! / 255;
+    return data;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < data.length; i++) {
+    const v = view.getFloat32(i * 4, true);
+    if (!(v >= 0 && v <= 1)) throw bad(`inputs[0] binary value ${i} = ${v} is not in [0, 1]`);
+    data[i] = v;
+  }
+  return data;
+}

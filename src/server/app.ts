@@ -10,7 +10,7 @@ import { loadStatic, type StaticFile } from './static.js';
 import { readMnistImageJson, readTensorBytes } from './image-body.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
-import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, parseFeedbackBody, type CanvasSpec,
+import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, parseFeedbackBody, parseInferRequest, type CanvasSpec, type InferRequest,
   type ErrorCode } from '../protocol.js';
 import { StrokeRaster, normalizeToMnist, rasterizeStrokes } from '../preprocess/index.js';
 import { decodePng, toInk, PngError } from '../image/index.js';
@@ -205,7 +205,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     const ready = o.holder.predictor !== undefined;
     sendJson(ex, ready ? 200 : 503, { ready });
   });
-  get('/v2', 'v2_meta', none, (ex) => sendJson(ex, 200, { name: 'doodle-digits', version: '0.1.0', extensions: [] }));
+  get('/v2', 'v2_meta', none, (ex) => sendJson(ex, 200, { name: 'doodle-digits', version: '0.1.0', extensions: ['binary_tensor_data'] }));
   get('/v2/models/:name', 'v2_meta', modelName, (ex, name) => {
     checkModelName(name);
     const p = o.holder.predictor;
@@ -222,9 +222,10 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   app.post('/v2/models/:name/infer', (res, req) => {
     const name = req.getParameter(0) ?? '';
+    const headerBytes = req.getHeader('inference-header-content-length'); // the binary tensor data extension
     handleBody('v2_infer', res, req, (ex, body) => {
       checkModelName(name);
-      const request = parseInferRequest(parseJsonBody(body));
+      const request = headerBytes === '' ? parseInferRequest(parseJsonBody(body)) : parseBinaryInferRequest(body, headerBytes);
       const p = predictor();
       const { probs, digits } = timed('forward', () => p.predictBatch(request.data, request.n));
       for (const d of digits) m.predictions.inc({ digit: String(d), transport: 'v2' });
@@ -429,6 +430,16 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   });
 }
 
+/** A request of the binary tensor data extension: `headerBytes` of JSON, then the tensors' bytes. */
+function parseBinaryInferRequest(body: Buffer, headerBytes: string): InferRequest {
+  const n = /^\d{1,9}$/.test(headerBytes.trim()) ? Number(headerBytes.trim()) : NaN;
+  if (!(n >= 2 && n <= body.length)) {
+    throw new HttpError(400, 'bad_request', `Inference-Header-Content-Length must be the byte length of the JSON header ` +
+      `(2..${body.length}), got ${JSON.stringify(headerBytes.slice(0, 20))}`);
+  }
+  return parseInferRequest(parseJsonBody(body.subarray(0, n)), body.subarray(n));
+}
+
 function checkModelName(name: string): void {
   if (name !== MODEL_NAME) throw new HttpError(404, 'not_found', `model "${name.slice(0, 100)}" not found (this server has "${MODEL_NAME}")`);
 }
@@ -437,49 +448,4 @@ function protocolKind(code: ErrorCode): ErrorKind {
   return code === 'bad_json' ? 'bad_json' : code === 'limit' ? 'limit' : 'bad_request';
 }
 
-// OIP v2 inference request: inputs[0] FP32 with shape [N, 784] or [N, 28, 28]; data flat or nested (row-major).
-function parseInferRequest(value: unknown): { n: number; data: Float32Array; id?: string; outputs?: string[] } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpError(400, 'bad_request', 'body must be an inference request object with "inputs"');
-  }
-  const r = value as Record<string, unknown>;
-  if (r.id !== undefined && typeof r.id !== 'string') throw new HttpError(400, 'bad_request', '"id" must be a string');
-  if (!Array.isArray(r.inputs) || r.inputs.length !== 1) throw new HttpError(400, 'bad_request', '"inputs" must be an array of exactly one tensor');
-  const t = r.inputs[0] as Record<string, unknown> | null;
-  if (typeof t !== 'object' || t === null) throw new HttpError(400, 'bad_request', 'inputs[0] must be a tensor object');
-  if (t.datatype !== 'FP32') throw new HttpError(400, 'bad_request', `inputs[0].datatype must be "FP32", got ${JSON.stringify(t.datatype)}`);
-  const shape = t.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new HttpError(400, 'bad_request', 'inputs[0].shape must be an array of positive integers');
-  }
-  const ok = (shape.length === 2 && shape[1] === 784) || (shape.length === 3 && shape[1] === 28 && shape[2] === 28);
-  if (!ok) throw new HttpError(400, 'bad_request', `inputs[0].shape must be [N, 784] or [N, 28, 28], got [${shape.join(', ')}]`);
-  const n = shape[0] as number;
-  if (n > LIMITS.maxBatch) throw new HttpError(400, 'limit', `batch of ${n} images exceeds the limit of ${LIMITS.maxBatch}`);
-  const flat = Array.isArray(t.data) ? (t.data as unknown[]).flat(2) : undefined;
-  if (!flat) throw new HttpError(400, 'bad_request', 'inputs[0].data must be an array of numbers');
-  if (flat.length !== n * INPUT_SIZE) {
-    throw new HttpError(400, 'bad_request', `inputs[0].data has ${flat.length} values; shape [${shape.join(', ')}] needs ${n * INPUT_SIZE}`);
-  }
-  const data = new Float32Array(flat.length);
-  for (let i = 0; i < flat.length; i++) {
-    const v = flat[i];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
-      throw new HttpError(400, 'bad_request', `inputs[0].data[${i}] = ${JSON.stringify(v)} is not a number in [0, 1]`);
-    }
-    data[i] = v;
-  }
-  let outputs: string[] | undefined;
-  if (r.outputs !== undefined) {
-    if (!Array.isArray(r.outputs)) throw new HttpError(400, 'bad_request', '"outputs" must be an array of {"name"}');
-    outputs = r.outputs.map((o, i) => {
-      const name = (o as { name?: unknown } | null)?.name;
-      if (name !== 'probabilities' && name !== 'digit') {
-        throw new HttpError(400, 'bad_request', `outputs[${i}].name must be "probabilities" or "digit"`);
-      }
-      return name;
-    });
-  }
-  return { n, data, ...(r.id !== undefined ? { id: r.id as string } : {}), ...(outputs ? { outputs } : {}) };
-}
 

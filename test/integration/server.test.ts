@@ -310,7 +310,7 @@ describe('Open Inference Protocol v2', () => {
   it('health, server and model metadata, readiness', async () => {
     expect(await (await fetch(base + '/v2/health/live')).json()).toEqual({ live: true });
     expect(await (await fetch(base + '/v2/health/ready')).json()).toEqual({ ready: true });
-    expect(await (await fetch(base + '/v2')).json()).toMatchObject({ name: 'doodle-digits', extensions: [] });
+    expect(await (await fetch(base + '/v2')).json()).toMatchObject({ name: 'doodle-digits', extensions: ['binary_tensor_data'] });
     const meta = await (await fetch(base + '/v2/models/mnist')).json() as { name: string; versions: string[]; inputs: unknown[] };
     expect(meta).toMatchObject({ name: 'mnist', versions: [holder.version], inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 784] }] });
     expect(await (await fetch(base + '/v2/models/mnist/ready')).json()).toEqual({ name: 'mnist', ready: true });
@@ -328,6 +328,48 @@ describe('Open Inference Protocol v2', () => {
     const three = await (await post('/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 28, 28], data: nested }], outputs: [{ name: 'digit' }] }))).json() as { outputs: Array<{ name: string; data: number[] }> };
     expect(three.outputs).toHaveLength(1);
     expect(three.outputs[0]!.data).toEqual(digits.data);
+  });
+
+  /** A request of the binary tensor data extension: the JSON header, then the raw tensor bytes. */
+  const binaryInfer = (header: unknown, tensor: Uint8Array, headerLength?: string) => {
+    const json = Buffer.from(JSON.stringify(header));
+    return fetch(`${base}/v2/models/mnist/infer`, { method: 'POST', body: Buffer.concat([json, tensor]),
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength ?? String(json.length) } });
+  };
+
+  it('infers with the binary tensor data extension (FP32 little-endian or UINT8 pixels), as the JSON form does', async () => {
+    const images = [0, 1, 2].map(mnistImage);
+    const viaJson = await (await post('/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 784], data: images.flat() }] }))).json() as { outputs: Array<{ name: string; data: number[] }> };
+    const floats = new Uint8Array(Float32Array.from(images.flat()).buffer);
+    const pixels = test.images.subarray(0, 3 * 784);
+    for (const [datatype, bytes] of [['FP32', floats], ['UINT8', pixels]] as const) {
+      const r = await binaryInfer({ id: datatype, inputs: [{ name: 'input', datatype, shape: [3, 784], parameters: { binary_data_size: bytes.length } }] }, bytes);
+      expect(r.status, datatype).toBe(200);
+      const got = await r.json() as { id: string; outputs: Array<{ name: string; data: number[] }> };
+      expect(got.id).toBe(datatype);
+      const [probs, digits] = ['probabilities', 'digit'].map((name) => got.outputs.find((o) => o.name === name)!.data);
+      expect(digits).toEqual(viaJson.outputs.find((o) => o.name === 'digit')!.data);
+      probs!.forEach((p, i) => expect(p).toBeCloseTo(viaJson.outputs.find((o) => o.name === 'probabilities')!.data[i]!, 6));
+    }
+  });
+
+  it.each([
+    ['a header length past the body', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], parameters: { binary_data_size: 3136 } }] }, new Uint8Array(3136), '99999', /Inference-Header-Content-Length must be the byte length of the JSON header/],
+    ['a header length that is not a number', { inputs: [] }, new Uint8Array(0), 'ten', /Inference-Header-Content-Length must be/],
+    ['a binary_data_size that does not fit the shape', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], parameters: { binary_data_size: 784 } }] }, new Uint8Array(784), undefined, /binary_data_size must be 3136 \(1×784 FP32\), got 784/],
+    ['fewer bytes than binary_data_size', { inputs: [{ name: 'input', datatype: 'UINT8', shape: [2, 784], parameters: { binary_data_size: 1568 } }] }, new Uint8Array(1000), undefined, /has 1000 bytes after the JSON header; binary_data_size says 1568/],
+    ['a value outside [0, 1]', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], parameters: { binary_data_size: 3136 } }] }, new Uint8Array(new Float32Array(784).fill(3).buffer), undefined, /binary value 0 = 3 is not in \[0, 1\]/],
+    ['INT8 data', { inputs: [{ name: 'input', datatype: 'INT8', shape: [1, 784], parameters: { binary_data_size: 784 } }] }, new Uint8Array(784), undefined, /datatype must be "FP32" or "UINT8", got "INT8"/],
+  ])('rejects a bad binary inference request with 400: %s', async (_, header, tensor, length, message) => {
+    const r = await binaryInfer(header, tensor, length);
+    expect(r.status).toBe(400);
+    expect((await r.json() as { error: string }).error).toMatch(message);
+  });
+
+  it('refuses binary_data_size in a plain JSON request (no Inference-Header-Content-Length)', async () => {
+    const r = await post('/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], parameters: { binary_data_size: 3136 } }] }));
+    expect(r.status).toBe(400);
+    expect((await r.json() as { error: string }).error).toMatch(/needs the binary tensor data extension/);
   });
 
   it.each([
