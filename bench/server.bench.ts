@@ -76,8 +76,9 @@ function wrkLoad(port: number, body: string, connections: number, durationS: num
 }
 
 /** Closed-loop HTTP/1.1 keep-alive load: each connection sends one request, waits for the whole response, repeats. */
-async function httpLoad(port: number, body: string, connections: number, durationS: number): Promise<Record<string, number>> {
-  const request = Buffer.from(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+async function httpLoad(port: number, body: string | Uint8Array, connections: number, durationS: number, type = 'application/json'): Promise<Record<string, number>> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
+  const request = Buffer.concat([Buffer.from(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]);
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + durationS * 1000;
@@ -113,12 +114,12 @@ async function httpLoad(port: number, body: string, connections: number, duratio
 }
 
 /** WebSocket drawers: each sends `move` with 4 points and waits for the answer before the next. */
-async function wsLoad(port: number, drawers: number, durationS: number, echo: boolean): Promise<Record<string, number>> {
+async function wsLoad(port: number, drawers: number, durationS: number, echo: boolean, path = '/ws'): Promise<Record<string, number>> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + durationS * 1000;
   await Promise.all(Array.from({ length: drawers }, (_, d) => new Promise<void>((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
     let t0 = 0, step = 0;
     const next = (): void => {
       if (performance.now() >= end) { ws.close(); return; }
@@ -195,12 +196,23 @@ async function main(): Promise<void> {
       console.log([c, Math.round(a.requestsPerSec!), a.p50Ms!.toFixed(2), a.p90Ms!.toFixed(2), a.p99Ms!.toFixed(2), a.errors, Math.round(b.requestsPerSec!), b.p99Ms!.toFixed(2), `${(a.requestsPerSec! / b.requestsPerSec!).toFixed(2)}×`].join(' | '));
     }
     console.log(`\nWebSocket, drawers sending "move" (4 points) and awaiting the prediction, ${seconds} s each`);
-    console.log('drawers | predictions/s | p50 ms | p90 ms | p99 ms | errors | bare uWS echo msg/s | ours / bare');
+    console.log('drawers | predictions/s | p50 ms | p90 ms | p99 ms | errors | bare uWS echo msg/s | bare parse + fixed answer msg/s | ours / bare answer');
     for (const d of [1, 16, 64]) {
       const a = await wsLoad(ours.port, d, seconds, false);
       const b = await wsLoad(bare.port, d, seconds, true);
-      rows.push({ scenario: 'ws_strokes', drawers: d, ours: a, bareEcho: b });
-      console.log([d, Math.round(a.messagesPerSec!), a.p50Ms!.toFixed(2), a.p90Ms!.toFixed(2), a.p99Ms!.toFixed(2), a.errors, Math.round(b.messagesPerSec!), `${(a.messagesPerSec! / b.messagesPerSec!).toFixed(2)}×`].join(' | '));
+      const c = await wsLoad(bare.port, d, seconds, false, '/ws-predict');
+      rows.push({ scenario: 'ws_strokes', drawers: d, ours: a, bareEcho: b, barePredict: c });
+      console.log([d, Math.round(a.messagesPerSec!), a.p50Ms!.toFixed(2), a.p90Ms!.toFixed(2), a.p99Ms!.toFixed(2), a.errors, Math.round(b.messagesPerSec!), Math.round(c.messagesPerSec!), `${(a.messagesPerSec! / c.messagesPerSec!).toFixed(2)}×`].join(' | '));
+    }
+    // The same 28×28 input as 784 float32 little-endian bytes, against a bare server that only reads the body.
+    const binary = new Uint8Array(Float32Array.from(image).buffer);
+    console.log(`\nPOST /predict, 784 float32 (application/octet-stream), ${seconds} s each, Node keep-alive client`);
+    console.log('connections | ours req/s | p50 ms | p99 ms | errors | bare uWS req/s | bare p99 ms | ours / bare');
+    for (const c of [1, 64]) {
+      const a = await httpLoad(ours.port, binary, c, seconds, 'application/octet-stream');
+      const b = await httpLoad(bare.port, binary, c, seconds, 'application/octet-stream');
+      rows.push({ scenario: 'http_predict_binary', connections: c, ours: a, bare: b });
+      console.log([c, Math.round(a.requestsPerSec!), a.p50Ms!.toFixed(2), a.p99Ms!.toFixed(2), a.errors, Math.round(b.requestsPerSec!), b.p99Ms!.toFixed(2), `${(a.requestsPerSec! / b.requestsPerSec!).toFixed(2)}×`].join(' | '));
     }
     let soak: Record<string, number> | undefined;
     if (soakSeconds > 0) {

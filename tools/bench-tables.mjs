@@ -53,8 +53,20 @@ if (p.server) {
   out.push(table(['POST /predict connections', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'bare uWS req/s', 'ours / bare'],
     s.rows.filter((r) => r.scenario === 'http_predict').map((r) => [r.connections, int(r.ours.requestsPerSec), f2(r.ours.p50Ms), f2(r.ours.p90Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bare.requestsPerSec), `${f2(r.ours.requestsPerSec / r.bare.requestsPerSec)}×`])));
   out.push('');
-  out.push(table(['WebSocket drawers', 'predictions/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'bare uWS echo msg/s', 'ours / bare'],
-    s.rows.filter((r) => r.scenario === 'ws_strokes').map((r) => [r.drawers, int(r.ours.messagesPerSec), f2(r.ours.p50Ms), f2(r.ours.p90Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bareEcho.messagesPerSec), `${f2(r.ours.messagesPerSec / r.bareEcho.messagesPerSec)}×`])));
+  const ws = s.rows.filter((r) => r.scenario === 'ws_strokes');
+  if (ws.some((r) => r.barePredict)) {
+    out.push(table(['WebSocket drawers', 'predictions/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'bare uWS echo msg/s', 'bare parse + fixed answer msg/s', 'ours / bare answer'],
+      ws.map((r) => [r.drawers, int(r.ours.messagesPerSec), f2(r.ours.p50Ms), f2(r.ours.p90Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bareEcho.messagesPerSec), int(r.barePredict.messagesPerSec), `${f2(r.ours.messagesPerSec / r.barePredict.messagesPerSec)}×`])));
+  } else {
+    out.push(table(['WebSocket drawers', 'predictions/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'bare uWS echo msg/s', 'ours / bare'],
+      ws.map((r) => [r.drawers, int(r.ours.messagesPerSec), f2(r.ours.p50Ms), f2(r.ours.p90Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bareEcho.messagesPerSec), `${f2(r.ours.messagesPerSec / r.bareEcho.messagesPerSec)}×`])));
+  }
+  const bin = s.rows.filter((r) => r.scenario === 'http_predict_binary');
+  if (bin.length > 0) {
+    out.push('');
+    out.push(table(['POST /predict 784 float32, connections', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'bare uWS req/s (reads the body)', 'ours / bare'],
+      bin.map((r) => [r.connections, int(r.ours.requestsPerSec), f2(r.ours.p50Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bare.requestsPerSec), `${f2(r.ours.requestsPerSec / r.bare.requestsPerSec)}×`])));
+  }
 }
 const readme = join(root, 'README.md');
 const text = readFileSync(readme, 'utf8');
