@@ -9,7 +9,7 @@ import { begin, HttpError, parseJsonBody, receiveBody, send, sendJson, type Exch
 import { loadStatic, type StaticFile } from './static.js';
 import { readMnistImageJson, readTensorBytes } from './image-body.js';
 import type { ModelHolder } from './model-holder.js';
-import type { ErrorKind, Route, ServerMetrics } from '../metrics/metrics.js';
+import type { CounterSeries, ErrorKind, HistogramSeries, Route, ServerMetrics } from '../metrics/metrics.js';
 import { LIMITS, DEFAULT_CANVAS, ProtocolError, parseClientMessage, parsePredictBody, parseFeedbackBody, parseInferRequest, type CanvasSpec, type InferRequest,
   type ErrorCode } from '../protocol.js';
 import { StrokeRaster, normalizeToMnist, rasterizeStrokes } from '../preprocess/index.js';
@@ -75,12 +75,16 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     if (!p) throw new HttpError(503, 'not_ready', 'no model loaded yet');
     return p;
   };
+  // Hot-path metric series, each found once (at its first use, so the exposition lists what happened, as before).
+  const stageSeries: Partial<Record<'preprocess' | 'forward', HistogramSeries>> = {};
+  const predictionSeries = new Map<string, Array<CounterSeries | undefined>>(); // transport → digit 0–9, 10 = none
+  const wsSeries = new Map<string, HistogramSeries>();
   const timed = <T>(stage: 'preprocess' | 'forward', fn: () => T): T => {
     const t0 = process.hrtime.bigint();
     try {
       return fn();
     } finally {
-      m.stageDuration.observe({ stage }, Number(process.hrtime.bigint() - t0) / 1e9);
+      (stageSeries[stage] ??= m.stageDuration.series(stage)).observe(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   };
   /** `normalize` writes the model input into `input` and says whether there was ink. */
@@ -90,8 +94,17 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   };
   const predictRaster = (p: Predictor, pixels: ArrayLike<number>, width: number, height: number): Prediction =>
     predictWith(p, (out) => normalizeToMnist(pixels, width, height, out));
-  const count = (pred: Prediction, transport: string): void => {
-    m.predictions.inc({ digit: pred.digit === null ? 'none' : String(pred.digit), transport });
+  const countDigit = (digit: number | null, transport: string): void => {
+    let byDigit = predictionSeries.get(transport);
+    if (byDigit === undefined) predictionSeries.set(transport, byDigit = []);
+    const k = digit === null ? 10 : digit;
+    (byDigit[k] ??= m.predictions.series(digit === null ? 'none' : String(digit), transport)).inc();
+  };
+  const count = (pred: Prediction, transport: string): void => countDigit(pred.digit, transport);
+  const observeWs = (type: string, t0: bigint): void => {
+    let series = wsSeries.get(type);
+    if (series === undefined) wsSeries.set(type, series = m.wsDuration.series(type));
+    series.observe(Number(process.hrtime.bigint() - t0) / 1e9);
   };
 
   // ---- HTTP ---------------------------------------------------------------------------------------------------
@@ -228,7 +241,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       const request = headerBytes === '' ? parseInferRequest(parseJsonBody(body)) : parseBinaryInferRequest(body, headerBytes);
       const p = predictor();
       const { probs, digits } = timed('forward', () => p.predictBatch(request.data, request.n));
-      for (const d of digits) m.predictions.inc({ digit: String(d), transport: 'v2' });
+      for (const d of digits) countDigit(d, 'v2');
       const outputs = [
         { name: 'probabilities', datatype: 'FP32', shape: [request.n, CLASSES], data: Array.from(probs) },
         { name: 'digit', datatype: 'INT32', shape: [request.n], data: Array.from(digits) },
@@ -281,6 +294,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     if (s.closed) return;
     ws.send(JSON.stringify(msg), false);
   };
+  let versionFor = '', versionJson = '""';
   const answer = (ws: WebSocket<Session>, force: boolean): void => {
     const s = ws.getUserData();
     if (!force && ws.getBufferedAmount() > BACKPRESSURE_BYTES) {
@@ -292,7 +306,13 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     if (!p) return wsError(ws, 'not_ready', 'no model loaded yet');
     const pred = predictWith(p, (out) => s.raster.toMnist(out));
     count(pred, 'ws');
-    sendWs(ws, { type: 'prediction', seq: ++s.seq, digit: pred.digit, probs: pred.probs, model: p.version });
+    if (s.closed) return;
+    // The message JSON.stringify would make, from a template (~5× cheaper, measured): numbers print the same way
+    // (probabilities are finite), the version is JSON-quoted once per model.
+    if (p.version !== versionFor) { versionFor = p.version; versionJson = JSON.stringify(p.version); }
+    const q = pred.probs;
+    ws.send(`{"type":"prediction","seq":${++s.seq},"digit":${pred.digit},"probs":[${q[0]},${q[1]},${q[2]},${q[3]},${q[4]},` +
+      `${q[5]},${q[6]},${q[7]},${q[8]},${q[9]}],"model":${versionJson}}`, false);
   };
   const wsError = (ws: WebSocket<Session>, code: ErrorCode, message: string): void => {
     const s = ws.getUserData();
@@ -337,7 +357,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       const s = ws.getUserData();
       if (message.byteLength > LIMITS.maxWsMessageBytes) {
         m.errors.inc({ kind: 'too_large', transport: 'ws' });
-        m.wsDuration.observe({ type }, Number(process.hrtime.bigint() - t0) / 1e9);
+        observeWs(type, t0);
         ws.end(1009, `message of ${message.byteLength} bytes exceeds the ${LIMITS.maxWsMessageBytes}-byte limit`);
         return;
       }
@@ -385,7 +405,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
           sendWs(ws, { type: 'error', code: 'bad_message', message: 'internal error' });
         }
       } finally {
-        m.wsDuration.observe({ type }, Number(process.hrtime.bigint() - t0) / 1e9);
+        observeWs(type, t0);
       }
     },
     drain: (ws) => {
