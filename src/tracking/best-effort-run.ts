@@ -6,6 +6,7 @@
 // status is tried once more. Artifacts for a store this client cannot write (s3:, gs:) are skipped, not failures.
 // Not here: validation, ordering or any I/O of its own (the wrapped Run does that).
 
+import { basename } from 'node:path';
 import { MlflowRestError } from './rest-client.js';
 import { startRun } from './start-run.js';
 import { UnsupportedArtifactStoreError, type Run, type RunStatus, type StartRunOptions } from './types.js';
@@ -97,7 +98,7 @@ export class BestEffortRun {
   }
 
   logArtifact(localPath: string, artifactPath?: string): Promise<void> {
-    const name = `${artifactPath ? `${artifactPath}/` : ''}${localPath.split(/[\\/]/).pop()}`;
+    const name = `${artifactPath ? `${artifactPath}/` : ''}${basename(localPath)}`;
     return this.attempt('artifacts', (run) => run.logArtifact(localPath, artifactPath), () => this.lostArtifacts.push(name), (err) => {
       if (!(err instanceof UnsupportedArtifactStoreError)) return false;
       this.skippedArtifacts.push(name);

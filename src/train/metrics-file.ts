@@ -38,5 +38,5 @@ export function confusionTable(e: Evaluation): { columns: string[]; data: number
   };
 }
 
-/** The tag value log_table leaves so MLflow's UI lists the artifact as a table (mlflow.loggedArtifacts). */
-export const CONFUSION_TABLE_TAG = JSON.stringify([{ path: 'confusion_matrix.json', type: 'table' }]).replace(/([:,])/g, '$1 ');
+/** The mlflow.loggedArtifacts tag log_table leaves (Python's json.dumps spacing), which load_table searches for. */
+export const CONFUSION_TABLE_TAG = '[{"path": "confusion_matrix.json", "type": "table"}]';
