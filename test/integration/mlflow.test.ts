@@ -47,10 +47,11 @@ function trainArgs(cwd: string, runName: string, epochs: number): string[] {
     '--layers', '784,32,10', '--epochs', String(epochs), '--limit', '1024', '--run-name', runName];
 }
 
-/** A small real training run in `cwd` (a registry of its own), tracked at `trackingUri`. */
-function train(cwd: string, trackingUri: string, runName: string): CliResult {
-  return runCli('train', trainArgs(cwd, runName, EPOCHS),
-    { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri }, timeout: 180_000 });
+/** A small real training run in `cwd` (a registry of its own), tracked at `trackingUri`; `commit`: HEAD before it. */
+function train(cwd: string, trackingUri: string, runName: string): CliResult & { commit: string } {
+  const commit = headCommit();
+  return { ...runCli('train', trainArgs(cwd, runName, EPOCHS),
+    { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri }, timeout: 180_000 }), commit };
 }
 
 interface RunView {
@@ -120,20 +121,22 @@ function headCommit(): string {
   return r.stdout.trim();
 }
 
-function expectParamsMetricsTags(view: RunView, runName: string): void {
+/** `commit`: HEAD when the training started (a commit made while the test runs must not fail it). */
+function expectParamsMetricsTags(view: RunView, runName: string, commit: string): void {
   expect(view).toMatchObject({ status: 'FINISHED', name: runName, experiment: EXPERIMENT });
   expect(view.params).toMatchObject({ layers: '784,32,10', epochs: String(EPOCHS), limit: '1024', optimizer: 'sgd' });
   expect(view.tags).toMatchObject({
     model_type: 'mlp', dataset: 'mnist', 'mlflow.runName': runName, 'mlflow.source.type': 'LOCAL',
-    'mlflow.source.name': 'train.js', 'mlflow.source.git.commit': headCommit(),
+    'mlflow.source.name': 'train.js', 'mlflow.source.git.commit': commit,
   });
   expect(view.loss.map(([step]) => step)).toEqual([1, 2]);
   expect(view.testAccuracy.map(([step]) => step)).toEqual([1, 2]);
   for (const [, acc] of view.testAccuracy) expect(acc).toBeGreaterThan(0.1);
 }
 
-function expectCompleteRun(view: RunView, runName: string, cwd: string, stdout: string): void {
-  expectParamsMetricsTags(view, runName);
+function expectCompleteRun(view: RunView, runName: string, cwd: string, r: { stdout: string; commit: string }): void {
+  const { stdout } = r;
+  expectParamsMetricsTags(view, runName, r.commit);
   expect(view.artifacts).toEqual(ARTIFACTS);
   for (const [name, hex] of Object.entries(localArtifacts(cwd, stdout))) expect(view.files[name], name).toBe(hex);
   // The confusion matrix as MLflow reads the table: one row per true digit, the same counts as metrics.json.
@@ -149,7 +152,7 @@ describe.skipIf(skip)('a run recorded by MLflow', () => {
     const r = train(cwd, proxied.url, 'proxied');
     expect(r.code, r.stderr + proxied.log().slice(-2000)).toBe(0);
     expect(r.stderr).not.toMatch(/warning/);
-    expectCompleteRun(viewRun(proxied.url, 'proxied'), 'proxied', cwd, r.stdout);
+    expectCompleteRun(viewRun(proxied.url, 'proxied'), 'proxied', cwd, r);
   }, 120_000);
 
   it('on a server with a file:// artifact root (--no-serve-artifacts): the files land there, MLflow downloads them', () => {
@@ -158,7 +161,7 @@ describe.skipIf(skip)('a run recorded by MLflow', () => {
     expect(r.code, r.stderr + direct.log().slice(-2000)).toBe(0);
     expect(r.stderr).not.toMatch(/warning/);
     const view = viewRun(direct.url, 'direct');
-    expectCompleteRun(view, 'direct', cwd, r.stdout);
+    expectCompleteRun(view, 'direct', cwd, r);
     const onDisk = join(direct.artifactDir, /* experiment id */ '1', view.id, 'artifacts', 'model.safetensors');
     expect(readFileSync(onDisk).toString('hex')).toBe(view.files['model.safetensors']);
   }, 120_000);
@@ -173,7 +176,7 @@ describe.skipIf(skip)('a run recorded by MLflow', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: MLflow artifacts skipped: run \w+ stores artifacts at s3:\/\/doodle-digits-test-bucket\/.*not support/);
     expect(r.stderr).toMatch(/artifacts not stored \(unsupported artifact store\): model\.safetensors, metrics\.json, confusion_matrix\.json, model\.onnx/);
-    expectParamsMetricsTags(viewRun(direct.url, 's3', false), 's3');
+    expectParamsMetricsTags(viewRun(direct.url, 's3', false), 's3', r.commit);
   }, 120_000);
 
   it('in the embedded file store ./mlruns: search_runs and get_run read it as written, artifacts byte for byte', () => {
@@ -181,7 +184,7 @@ describe.skipIf(skip)('a run recorded by MLflow', () => {
     const r = train(cwd, '', 'file-store');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/warning/);
-    expectCompleteRun(viewRun(join(cwd, 'mlruns'), 'file-store'), 'file-store', cwd, r.stdout);
+    expectCompleteRun(viewRun(join(cwd, 'mlruns'), 'file-store'), 'file-store', cwd, r);
   }, 120_000);
 });
 
