@@ -67,6 +67,7 @@ async function main(): Promise<number> {
     const outcome = await runTraining(core, {
       config, dataDir, modelsDir: v.models ?? 'models', out: v.out, force: v.force, runName: v['run-name'],
       trackingUri: readEnvironment().mlflowTrackingUri, stream: process.stdout,
+      warn: (line) => console.error(`warning: ${line}`), // tracking problems: the training still succeeds (exit 0)
       interrupted: () => interrupted !== undefined,
       onRunStarted: (run) => { removeGuards = installRunGuards(run, (signal) => { interrupted = signal; }); },
     });

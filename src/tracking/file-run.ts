@@ -6,14 +6,13 @@
 // a staged folder holding meta.yaml would be listed as a run whose folder it then cannot find, breaking the listing.
 
 import { makeDirs } from '../util/atomic-write.js';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { copyArtifact, localArtifactRoot } from './local-artifacts.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
 import { emitYamlMap } from './meta-yaml.js';
 import { pyFloatRepr } from './py-format.js';
-import { RUN_STATUS_CODE, type KeyValue, type LogBatch, type RunBackend, type RunStatus } from './types.js';
+import { RUN_STATUS_CODE, UnsupportedArtifactStoreError, type KeyValue, type LogBatch, type RunBackend, type RunStatus } from './types.js';
 
 /** SourceType.LOCAL (mlflow/entities/source_type.py), the value MLflow's file store always writes. */
 const SOURCE_TYPE_LOCAL = 4;
@@ -107,16 +106,6 @@ function appendLine(path: string, text: string): void {
   }
 }
 
-/** The local folder of a run's artifact_uri (a file: URI as MLflow writes it, or a bare path), else why not. */
-function localArtifactDir(artifactUri: string): string {
-  if (/^file:/i.test(artifactUri)) return fileURLToPath(artifactUri);
-  if (isAbsolute(artifactUri)) return artifactUri;
-  throw new Error(
-    `this run's artifact location ${artifactUri} is not a local folder; only file-store artifact locations are ` +
-      'written by this module (use an MLflow server for remote artifact stores)',
-  );
-}
-
 export class FileRun implements RunBackend {
   readonly runId: string;
   readonly experimentId: string;
@@ -145,27 +134,16 @@ export class FileRun implements RunBackend {
     }
   }
 
-  /** Copies to a temporary name beside the target, fsyncs, renames: the artifact appears whole or not at all. */
+  /** Copies into the run's artifact folder atomically (local-artifacts.ts). */
   async logArtifact(localPath: string, artifactPath: string | undefined): Promise<void> {
-    const root = localArtifactDir(this.info.artifactUri);
-    const folder = artifactPath === undefined ? root : join(root, ...artifactPath.split('/'));
-    const target = join(folder, basename(localPath));
-    makeDirs(folder);
-    const tmp = join(folder, `.${basename(localPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      copyFileSync(localPath, tmp);
-      const fd = openSync(tmp, 'r+');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, target);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw new Error(`logArtifact: copying ${localPath} to ${target} failed: ${(err as Error).message}`, { cause: err });
+    const root = localArtifactRoot(this.info.artifactUri);
+    if (root === undefined) {
+      throw new UnsupportedArtifactStoreError(
+        `this run's artifact location ${this.info.artifactUri} is not a local folder; only file-store artifact ` +
+          'locations are written by this module (use an MLflow server for remote artifact stores)',
+      );
     }
-    fsyncDir(folder);
+    copyArtifact(root, localPath, artifactPath);
   }
 
   /** Metric appends are not fsynced one by one; ending the run makes them durable before the status says so. */

@@ -16,7 +16,7 @@ function reRaise(signal: NodeJS.Signals): void {
  * signal while the run is still ending skips the wait. Returns a function that removes the handlers.
  */
 export function installRunGuards(
-  run: Run,
+  run: Pick<Run, 'end'>,
   onSignal: OnSignal = reRaise,
   signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
 ): () => void {
@@ -44,7 +44,7 @@ export function installRunGuards(
 }
 
 /** Runs `body`, then ends the run FINISHED, or FAILED (and rethrows) when `body` throws. */
-export async function runWithStatus<T>(run: Run, body: () => Promise<T>): Promise<T> {
+export async function runWithStatus<T>(run: Pick<Run, 'end'>, body: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await body();

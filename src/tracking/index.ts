@@ -1,8 +1,12 @@
 // MLflow-compatible experiment tracking: a run written to MLflow's file store (./mlruns, readable by `mlflow ui`) or
-// sent to an MLflow tracking server over REST, chosen by the tracking URI the caller passes. The trainer uses
-// startRun and the Run it returns; the CLI adds installRunGuards. Exports only; see docs/mlflow.md.
+// sent to an MLflow tracking server over REST, chosen by the tracking URI the caller passes. startRun gives a Run
+// that throws on failure; the trainer uses BestEffortRun.start, whose run never throws into the training and names
+// what did not reach MLflow. The CLI adds installRunGuards. Exports only; see docs/mlflow.md.
 
 export type { Run, RunStatus, StartRunOptions } from './types.js';
 export { startRun, DEFAULT_REQUEST_TIMEOUT_MS } from './start-run.js';
 export { installRunGuards, runWithStatus, type OnSignal } from './guards.js';
 export { MlflowRestError } from './rest-client.js';
+export { BestEffortRun, MAX_UNANSWERED, type Warn } from './best-effort-run.js';
+export { UnsupportedArtifactStoreError } from './types.js';
+export { gitCommit } from './git-commit.js';

@@ -73,15 +73,18 @@ export class RestClient {
     if (this.authorization !== undefined) headers['authorization'] = this.authorization;
     let response: Response;
     let text: string;
-    try {
-      response = await fetch(url, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
-      text = await response.text();
-    } catch (err) {
-      const e = err as Error;
-      const detail = e.name === 'TimeoutError'
-        ? `no reply within ${this.timeoutMs} ms from ${this.origin}`
-        : `cannot reach ${this.origin}: ${causeText(e)}`;
-      throw new MlflowRestError(method, endpoint, undefined, undefined, detail, { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        response = await fetch(url, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
+        text = await response.text();
+        break;
+      } catch (err) {
+        // A kept-alive connection the server closed while idle (uvicorn closes them after 5 s) fails as the request
+        // goes out, normally before the server read it: one fresh attempt, as browsers make. At worst (a reset after
+        // the server handled it) a metric point is recorded twice; params accept the same value again.
+        if (attempt === 1 && staleConnection(err as Error)) continue;
+        throw this.unreachable(method, endpoint, err as Error);
+      }
     }
     if (!response.ok) {
       let errorCode: string | undefined;
@@ -97,6 +100,18 @@ export class RestClient {
     }
     return text;
   }
+
+  private unreachable(method: string, endpoint: string, e: Error): MlflowRestError {
+    const detail = e.name === 'TimeoutError'
+      ? `no reply within ${this.timeoutMs} ms from ${this.origin}`
+      : `cannot reach ${this.origin}: ${causeText(e)}`;
+    return new MlflowRestError(method, endpoint, undefined, undefined, detail, { cause: e });
+  }
+}
+
+function staleConnection(e: Error): boolean {
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 /** fetch() reports network failures as "fetch failed" with the system error as `cause`. */

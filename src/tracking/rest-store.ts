@@ -1,13 +1,16 @@
 // A run on an MLflow tracking server through REST API 2.0: experiments/get-by-name (→ experiments/create when
-// missing), runs/create, runs/log-batch within MLflow's batch limits, runs/update to end, and artifacts through the
-// server's mlflow-artifacts proxy (PUT /api/2.0/mlflow-artifacts/artifacts/<artifact_uri path>/<artifactPath>/<file>).
+// missing), runs/create, runs/log-batch within MLflow's batch limits, runs/update to end. Artifacts go where the
+// run's artifact_uri says, as MLflow's client does: mlflow-artifacts:/… through the server's proxy (PUT
+// /api/2.0/mlflow-artifacts/artifacts/<artifact_uri path>/<artifactPath>/<file>), file:///… (a server started with
+// --no-serve-artifacts) copied into that folder; any other store (s3:, gs:, …) is UnsupportedArtifactStoreError.
 // see: https://mlflow.org/docs/latest/rest-api.html, mlflow/utils/validation.py (MAX_*_PER_BATCH),
-// mlflow/store/artifact/mlflow_artifacts_repo.py (resolve_uri).
+// mlflow/store/artifact/mlflow_artifacts_repo.py (resolve_uri), artifact_repository_registry.py.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MlflowRestError, type RestClient } from './rest-client.js';
-import type { KeyValue, LogBatch, MetricPoint, NewRun, RunBackend, RunStatus } from './types.js';
+import { UnsupportedArtifactStoreError, type KeyValue, type LogBatch, type MetricPoint, type NewRun, type RunBackend, type RunStatus } from './types.js';
+import { copyArtifact, localArtifactRoot } from './local-artifacts.js';
 
 /** MLflow's log-batch limits (validation.py) and a byte budget under its 1 MB request limit. */
 export const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, entities: 1000, bytes: 900_000 } as const;
@@ -123,7 +126,13 @@ export class RestRun implements RunBackend {
   }
 
   async logArtifact(localPath: string, artifactPath: string | undefined): Promise<void> {
-    const segments = [...this.proxyPrefix(), ...(artifactPath?.split('/') ?? []), basename(localPath)];
+    const uri = this.artifactUri ?? `mlflow-artifacts:/${this.experimentId}/${this.runId}/artifacts`;
+    const local = localArtifactRoot(uri);
+    if (local !== undefined) {
+      copyArtifact(local, localPath, artifactPath);
+      return;
+    }
+    const segments = [...proxyPrefix(this.runId, uri), ...(artifactPath?.split('/') ?? []), basename(localPath)];
     await this.client.putArtifact(segments.map(encodeURIComponent).join('/'), readFileSync(localPath));
   }
 
@@ -132,17 +141,17 @@ export class RestRun implements RunBackend {
       run_id: this.runId, status, end_time: endTimeMs, run_name: this.runName,
     });
   }
+}
 
-  /** The path segments of the run's artifact root inside the proxy: mlflow-artifacts:/<exp>/<run>/artifacts → […]. */
-  private proxyPrefix(): string[] {
-    const uri = this.artifactUri ?? `mlflow-artifacts:/${this.experimentId}/${this.runId}/artifacts`;
-    const m = /^mlflow-artifacts:(?:\/\/([^/]*))?(\/.*)?$/i.exec(uri);
-    if (m === null || (m[1] ?? '') !== '') {
-      throw new Error(
-        `run ${this.runId} stores artifacts at ${uri}, which this client cannot write: start the MLflow server with ` +
-          'artifact proxying (`mlflow server --serve-artifacts`, the default since MLflow 2.0) so runs get mlflow-artifacts:/ URIs',
-      );
-    }
-    return (m[2] ?? '').split('/').filter((s) => s !== '').map(decodeURIComponent);
+/** The path segments of a run's artifact root inside the proxy: mlflow-artifacts:/<exp>/<run>/artifacts → […]. */
+function proxyPrefix(runId: string, uri: string): string[] {
+  const m = /^mlflow-artifacts:(?:\/\/([^/]*))?(\/.*)?$/i.exec(uri);
+  if (m === null || (m[1] ?? '') !== '') {
+    throw new UnsupportedArtifactStoreError(
+      `run ${runId} stores artifacts at ${uri}, an artifact store this client does not support: it writes ` +
+        'mlflow-artifacts:/ URIs through the server\'s proxy (`mlflow server --serve-artifacts`, the default since ' +
+        'MLflow 2.0) and file:// roots directly (`--no-serve-artifacts --default-artifact-root file:///…`)',
+    );
   }
+  return (m[2] ?? '').split('/').filter((s) => s !== '').map(decodeURIComponent);
 }

@@ -73,3 +73,11 @@ export interface RunBackend {
   logArtifact(localPath: string, artifactPath: string | undefined): Promise<void>;
   end(status: RunStatus, endTimeMs: number): Promise<void>;
 }
+
+/**
+ * A run whose artifact store this client cannot write (s3:, gs:, …): a configuration, not a failure of the moment,
+ * so a caller may skip the artifacts and still call the run complete.
+ */
+export class UnsupportedArtifactStoreError extends Error {
+  override name = 'UnsupportedArtifactStoreError';
+}

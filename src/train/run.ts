@@ -1,22 +1,25 @@
 // One complete training run, as `npm run train` and `npm start` (first start) do it: load MNIST, record an MLflow
 // run, train with a progress display, save the model into the registry (promoted only when at least as accurate as
-// the current one, unless forced) and optionally to a file, attach the model and metrics.json to the run.
-// An exception ends the run as FAILED, an interruption (`interrupted()`) as KILLED with no model saved. The output
-// folders (registry, --out) are checked writable before the run starts, so a bad path fails in a second, not after
-// the training it would lose.
+// the current one, unless forced) and optionally to a file, attach the model, metrics.json, the confusion matrix and
+// the ONNX export to the run. Tracking is best effort (BestEffortRun): a tracking failure is a warning naming what was
+// not logged, never a failed training. An exception ends the run as FAILED, an interruption (`interrupted()`) as
+// KILLED with no model saved, a finished training as FINISHED (FAILED when the MLflow record is incomplete). The
+// output folders (registry, --out) are checked writable before the run starts, so a bad path fails in a second, not
+// after the training it would lose.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CoreExports } from '../wasm/core.js';
 import { loadMnist } from '../data/mnist.js';
-import { encodeModel } from '../model/model-file.js';
+import { encodeModel, loadModel } from '../model/model-file.js';
+import { encodeOnnx } from '../model/onnx.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
-import { startRun, type Run } from '../tracking/index.js';
+import { BestEffortRun, gitCommit, type Warn } from '../tracking/index.js';
 import { ensureWritableDir, ensureWritableFile, removeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
-import { metricsDocument } from './metrics-file.js';
+import { CONFUSION_TABLE_TAG, confusionTable, metricsDocument } from './metrics-file.js';
 import { PREPROCESSING_VERSION } from '../preprocess/index.js';
 
 /** Version of the input normalisation the model expects (MNIST-style 28×28, ink 1.0 on 0.0). */
@@ -34,13 +37,16 @@ export interface RunOptions {
   readonly stream: ProgressStream;
   /** Polled between batches. */
   readonly interrupted: () => boolean;
-  /** Called once the MLflow run exists (e.g. to end it as KILLED on a signal). */
-  readonly onRunStarted?: (run: Run) => void;
+  /** Called once the run is set up, tracked or not (e.g. to end it as KILLED on a signal). */
+  readonly onRunStarted?: (run: BestEffortRun) => void;
+  /** Tracking warnings, one line each (default: "warning: …" on `stream`). */
+  readonly warn?: Warn | undefined;
 }
 
 export interface RunOutcome {
   readonly result: TrainResult;
-  readonly runId: string;
+  /** undefined when tracking could not start. */
+  readonly runId: string | undefined;
   readonly model?: { info: VersionInfo; promoted: boolean; reason: string };
 }
 
@@ -56,27 +62,37 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
   }
   const say = (line: string): void => void o.stream.write(`${line}\n`);
   const runName = o.runName ?? `mlp-${config.sizes.join('-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const run = await startRun({
+  const warn = o.warn ?? ((line: string): void => void o.stream.write(`warning: ${line}\n`));
+  const commit = gitCommit(dirname(process.argv[1] ?? '.'));
+  const run = await BestEffortRun.start({
     trackingUri: o.trackingUri, experimentName: EXPERIMENT, runName,
-    tags: { model_type: 'mlp', dataset: 'mnist', framework: 'doodle-digits-wasm', preprocessing: PREPROCESSING },
-  });
+    tags: { model_type: 'mlp', dataset: 'mnist', framework: 'doodle-digits-wasm', preprocessing: PREPROCESSING,
+      ...(commit === undefined ? {} : { 'mlflow.source.git.commit': commit }) },
+  }, warn);
   o.onRunStarted?.(run);
+  const summarize = (): void => {
+    const missing = run.summary();
+    if (missing !== undefined) warn(missing);
+  };
   try {
-    await run.logParams(flattenConfig(config));
+    void run.logParams(flattenConfig(config));
     say(`training ${config.sizes.join('-')} for ${config.epochs} epoch${config.epochs === 1 ? '' : 's'} (batch ${config.batchSize}, ${config.optimizer} ` +
-      `lr ${config.lr} ${config.schedule}, augmentation ${config.augment ? 'on' : 'off'}, seed ${config.seed}); MLflow run ${run.runId}`);
+      `lr ${config.lr} ${config.schedule}, augmentation ${config.augment ? 'on' : 'off'}, seed ${config.seed}); ` +
+      (run.runId === undefined ? 'MLflow tracking off' : `MLflow run ${run.runId}`));
     const progress = new Progress(o.stream);
     const result = await train(core, data.train, data.test, config, {
       onStep: (p) => progress.step(p),
-      onEpoch: async (r) => {
+      onEpoch: (r) => {
         progress.epoch(r, config.epochs);
-        await run.logMetrics({ loss: r.loss, train_accuracy: r.trainAccuracy, test_accuracy: r.test.accuracy,
+        // Not awaited: a slow tracking server must not slow the training (the run keeps the calls in order).
+        void run.logMetrics({ loss: r.loss, train_accuracy: r.trainAccuracy, test_accuracy: r.test.accuracy,
           test_loss: r.test.meanLoss, samples_per_sec: r.samplesPerSec, lr: r.lr }, r.epoch);
       },
       shouldStop: o.interrupted,
     });
     if (result.stopped) {
       await run.end('KILLED');
+      summarize();
       return { result, runId: run.runId };
     }
 
@@ -96,20 +112,25 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     try {
       writeFileAtomic(join(staging, 'model.safetensors'), bytes);
       writeFileAtomic(join(staging, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-      await run.logArtifact(join(staging, 'model.safetensors'));
-      await run.logArtifact(join(staging, 'metrics.json'));
+      writeFileAtomic(join(staging, 'confusion_matrix.json'), JSON.stringify(confusionTable(result.final)));
+      // The registry's copy, as `npm run export:onnx -- --model <version>` exports it (byte for byte).
+      writeFileAtomic(join(staging, 'model.onnx'), encodeOnnx(loadModel(model.info.path)));
+      for (const name of ['model.safetensors', 'metrics.json', 'confusion_matrix.json', 'model.onnx']) {
+        await run.logArtifact(join(staging, name));
+      }
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
-    await run.setTags({ model_version: model.info.version, promoted: String(model.promoted) });
-    await run.logMetrics({ final_test_accuracy: result.final.accuracy, training_seconds: result.seconds }, config.epochs);
-    await run.end('FINISHED');
+    void run.setTags({ model_version: model.info.version, promoted: String(model.promoted), 'mlflow.loggedArtifacts': CONFUSION_TABLE_TAG });
+    void run.logMetrics({ final_test_accuracy: result.final.accuracy, training_seconds: result.seconds }, config.epochs);
+    await run.finish();
     say(`test accuracy ${(100 * result.final.accuracy).toFixed(2)}% after ${result.seconds.toFixed(1)} s of training`);
     say(`model ${model.info.version} → ${model.info.path}${o.out ? ` and ${o.out}` : ''}`);
     say(model.promoted ? `promoted to current (${model.reason})` : `not promoted: ${model.reason} (--force promotes anyway)`);
+    summarize();
     return { result, runId: run.runId, model };
   } catch (err) {
-    await run.end('FAILED').catch(() => undefined);
+    await run.end('FAILED');
     throw err;
   }
 }

@@ -4,8 +4,10 @@
 //   const server = await startMlflowServer();                     // SQLite backend, proxied artifacts (the default)
 //   const direct = await startMlflowServer({ serveArtifacts: false }); // a file:// artifact root clients write to
 //   const run = await mlflowPython(server.url, 'print(json.dumps(client.get_run(RUN).info.status))', { RUN: id });
+//   const reply = await mlflowRest(server.url, 'GET', 'metrics/get-history', { run_id: id, metric_key: 'loss' });
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from './ports.js';
@@ -97,4 +99,32 @@ export function mlflowPython<T = unknown>(trackingUri: string, script: string, v
   if (r.status !== 0) throw new Error(`MLflow client script failed (${r.status ?? r.signal}):\n${r.stderr}\n${script}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/**
+ * One call to the server's REST API 2.0 (`GET` with a query string, `POST` with a JSON body): for polling while a
+ * training runs, where a Python client's start-up (seconds) would be too slow. Throws on an HTTP error.
+ */
+export async function mlflowRest<T = Record<string, unknown>>(
+  url: string, method: 'GET' | 'POST', path: string, payload: Record<string, unknown> = {},
+): Promise<T> {
+  const query = method === 'GET' ? `?${new URLSearchParams(Object.entries(payload).map(([k, v]) => [k, String(v)]))}` : '';
+  const body = method === 'POST' ? JSON.stringify(payload) : undefined;
+  // A fresh connection per call (agent: false): a pooled one the server closed while idle would fail the call.
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(`${url}/api/2.0/mlflow/${path}${query}`, {
+      method, agent: false, timeout: 10_000, headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no reply within 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (status < 200 || status >= 300) throw new Error(`${method} ${path}: HTTP ${status} ${text}`);
+  return JSON.parse(text) as T;
 }

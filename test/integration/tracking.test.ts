@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { installRunGuards, MlflowRestError, runWithStatus, startRun, type Run, type StartRunOptions } from '../../src/tracking/index.js';
+import { BestEffortRun, installRunGuards, MlflowRestError, runWithStatus, startRun, type Run, type StartRunOptions } from '../../src/tracking/index.js';
 import { createRunDirectory, stagingName, type RunInfo } from '../../src/tracking/file-run.js';
 import { emitYamlMap, parseFlatYaml } from '../../src/tracking/meta-yaml.js';
 import { pathToPythonFileUri, pyFloatRepr } from '../../src/tracking/py-format.js';
@@ -689,6 +689,26 @@ describe('REST client against an MLflow-like server', () => {
     await run.end('FAILED');
     const updates = server.calls.filter((c) => c.path === `${api}/runs/update`).map((c) => (c.body as Record<string, unknown>)['status']);
     expect(updates).toEqual(['FINISHED', 'FAILED']);
+  });
+
+  it('BestEffortRun stops sending after 2 unanswered calls, still tries the status, and names what was lost', async () => {
+    const warnings: string[] = [];
+    const run = await BestEffortRun.start(restOptions({ requestTimeoutMs: 200 }), (line) => warnings.push(line));
+    await run.logParams({ lr: 0.1 });
+    server.hang.add(`${api}/runs/log-batch`);
+    for (let step = 1; step <= 5; step++) void run.logMetrics({ loss: 1 / step, acc: step / 10 }, step);
+    await run.setTags({ promoted: 'true' });
+    await run.finish(); // FAILED: the record is incomplete
+    const batches = server.calls.filter((c) => c.path === `${api}/runs/log-batch`);
+    expect(batches).toHaveLength(3); // params, then steps 1 and 2 time out; 3–5 and the tag are never sent
+    const updates = server.calls.filter((c) => c.path === `${api}/runs/update`).map((c) => (c.body as Record<string, unknown>)['status']);
+    expect(updates).toEqual(['FAILED']);
+    expect(run.complete).toBe(false);
+    expect(run.summary()).toBe(`MLflow run ${run.runId} is incomplete; not logged: metrics loss, acc at steps 1–5; tags promoted`);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^MLflow: metrics not logged: .*no reply within 200 ms/),
+      'MLflow: the tracking server did not answer 2 requests in a row; not sending the rest of this run (only the final status is tried once more)',
+    ]);
   });
 
   it('reports an unreachable server and a run whose artifacts the server does not proxy', async () => {

@@ -68,7 +68,7 @@ describe('npm run train', () => {
     expect(readFileSync(join(run!.dir, 'params', 'epochs'), 'utf8')).toBe('2');
     expect(readFileSync(join(run!.dir, 'tags', 'mlflow.runName'), 'utf8')).toBe('first');
     expect(readFileSync(join(run!.dir, 'tags', 'model_version'), 'utf8')).toBe(current.version);
-    expect(readdirSync(join(run!.dir, 'artifacts')).sort()).toEqual(['metrics.json', 'model.safetensors']);
+    expect(readdirSync(join(run!.dir, 'artifacts')).sort()).toEqual(['confusion_matrix.json', 'metrics.json', 'model.onnx', 'model.safetensors']);
     const metrics = JSON.parse(readFileSync(join(run!.dir, 'artifacts', 'metrics.json'), 'utf8'));
     expect(metrics.testAccuracy).toBe(current.testAccuracy);
     expect(metrics.confusionMatrix).toHaveLength(10);
