@@ -21,7 +21,7 @@ const USAGE = `Usage: npm start -- [flags]
 Checks the numeric core, ingests MNIST into mnist/ if needed, trains the default model (params.yaml) if models/
 has none, then serves the current model until SIGINT/SIGTERM (Ctrl-C).
   -h, --help   this text
-Environment: PORT (default 3000), HOST (default 0.0.0.0), WORKERS (default: the number of cores),
+Environment: PORT (default 3000), HOST (default 127.0.0.1; 0.0.0.0 for every interface), WORKERS (default: the number of cores),
 MLFLOW_TRACKING_URI (default ./mlruns). For other folders or flags: npm run data, npm run train, npm run serve.
 ${EXIT_CODES}
 130/143: interrupted by SIGINT/SIGTERM during the first training (no model saved).`;
@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       const outcome = await runTraining(core, {
         config: resolveConfig(params.train, {}), dataDir: params.data.dir, modelsDir: MODELS,
         trackingUri: readEnvironment().mlflowTrackingUri, stream: process.stdout, interrupted: () => interrupted !== undefined,
+        warn: (line) => console.error(`warning: ${line}`), // tracking problems: the training still succeeds
         onRunStarted: (run) => { removeGuards = installRunGuards(run, (signal) => { interrupted = signal; }); },
       });
       if (outcome.result.stopped) {
