@@ -6,3 +6,9 @@ export type { Run, RunStatus, StartRunOptions } from './types.js';
 export { startRun, DEFAULT_REQUEST_TIMEOUT_MS } from './start-run.js';
 export { installRunGuards, runWithStatus, type OnSignal } from './guards.js';
 export { MlflowRestError } from './rest-client.js';
+// The MLflow Model Registry (docs/model-registry.md): registerChampion is what a promotion calls; the server follows
+// models:/ URIs through MlflowModelSource.
+export { registerChampion, type ChampionResult, type RegisterChampionOptions } from './champion.js';
+export { MlflowModelRegistry, MlflowRegistryError, REGISTERED_MODEL, CHAMPION_ALIAS, type MlflowModelVersion } from './model-registry.js';
+export { MlflowModelSource, DEFAULT_POLL_SECONDS } from './model-source.js';
+export { parseModelUri, formatModelUri, type ModelUri } from './model-uri.js';
