@@ -1,4 +1,4 @@
-// Reads one artifact's bytes from where an MLflow model version points: `runs:/<run_id>/<path>` (through the run's
+// Reads one artifact file's bytes from where an MLflow model version points: `runs:/<run_id>/<path>` (through the run's
 // artifact root), `mlflow-artifacts:/<path>` (the tracking server's artifact proxy, GET
 // /api/2.0/mlflow-artifacts/artifacts/<path>) or `file:///<path>` (an artifact root this machine can read, as a
 // server started with --no-serve-artifacts hands out). Any other scheme (s3:, gs:, …) is refused with the reason.
@@ -16,7 +16,7 @@ export interface ArtifactServer {
 }
 
 export async function readArtifact(server: ArtifactServer, uri: string): Promise<Uint8Array> {
-  const runs = /^runs:\/(?:\/)?([0-9a-f]{32}|[\w-]+)\/(.+)$/i.exec(uri);
+  const runs = /^runs:\/([\w-]+)\/(.+)$/i.exec(uri);
   if (runs !== null) {
     const reply = await server.client.json('GET', 'runs/get', { run_id: runs[1]! });
     const root = ((reply['run'] as { info?: { artifact_uri?: unknown } } | undefined)?.info?.artifact_uri);

@@ -1,6 +1,6 @@
 // registerChampion: what a promotion does in the MLflow Model Registry, as one call that never throws (training must
 // not fail because the registry did): register `doodle-digits` (if new), add a version whose source is the run's
-// model artifact (reused when this run's same content is registered already), check it downloads and verifies, then
+// artifact folder holding model.safetensors (reused when this run's same content is registered already), check it downloads and verifies, then
 // move the alias `champion` to it. The servers following models:/doodle-digits@champion pick it up on their next poll.
 
 import { resolveTrackingUri } from './uri.js';
@@ -15,8 +15,8 @@ export interface RegisterChampionOptions {
   readonly runId: string;
   /** The model file's content hash (encodeModel's), stored as the version's content_hash tag and checked on download. */
   readonly contentHash: string;
-  /** Where the run logged the model file, relative to its artifact root (default model.safetensors). */
-  readonly artifactPath?: string | undefined;
+  /** The run's artifact folder holding model.safetensors (default '': the artifact root, where run.ts logs it). */
+  readonly artifactDir?: string | undefined;
   readonly name?: string | undefined;
   readonly alias?: string | undefined;
   /** Stored as the version's training_seconds tag (the served model's gauge), when given. */
@@ -49,7 +49,7 @@ export async function registerChampion(o: RegisterChampionOptions): Promise<Cham
     const versions = await registry.list(name);
     const existing = versions.find((v) => v.runId === o.runId && v.tags[CONTENT_HASH_TAG] === o.contentHash && v.status === 'READY');
     const mv: MlflowModelVersion = existing
-      ?? await registry.createVersion(name, o.runId, o.artifactPath ?? 'model.safetensors', {
+      ?? await registry.createVersion(name, o.runId, o.artifactDir ?? '', {
         [CONTENT_HASH_TAG]: o.contentHash,
         ...(o.trainingSeconds !== undefined && Number.isFinite(o.trainingSeconds) ? { [TRAINING_SECONDS_TAG]: String(o.trainingSeconds) } : {}),
       });

@@ -1,6 +1,6 @@
 // The MLflow Model Registry of a tracking server, over REST API 2.0 (which MLflow 3 serves): registered models,
-// their versions (source `runs:/<run_id>/model.safetensors`, tag `content_hash`), aliases, and the verified download of
-// a version's model file. Named MlflowModelRegistry to keep it apart from the LOCAL registry (src/model/registry.ts).
+// their versions (source: the run's artifact folder holding model.safetensors, `runs:/<run_id>` for the root; tag
+// `content_hash`), aliases, and the verified download of a version's model file. Named MlflowModelRegistry to keep it apart from the LOCAL registry (src/model/registry.ts).
 // see: https://mlflow.org/docs/latest/rest-api.html (Model Registry), mlflow/server/handlers.py (_validate_source_run).
 // Not here: when to register (champion.ts) or how the server follows an alias (model-source.ts).
 
@@ -12,6 +12,8 @@ import type { ModelUri } from './model-uri.js';
 /** The registered model a promotion creates versions of, and the alias that names the one to serve. */
 export const REGISTERED_MODEL = 'doodle-digits';
 export const CHAMPION_ALIAS = 'champion';
+/** The model file inside a version's source folder. */
+export const MODEL_FILE = 'model.safetensors';
 /** Model version tag holding the sha256 of the model file's data section (model-file.ts contentHash). */
 export const CONTENT_HASH_TAG = 'content_hash';
 /** Model version tag with the training time in seconds (optional, informational: the served model's gauge). */
@@ -56,10 +58,15 @@ export class MlflowModelRegistry {
     }
   }
 
-  /** A new version of `name` from the run's artifact, waited for until READY. */
-  async createVersion(name: string, runId: string, artifactPath: string, tags: Record<string, string>): Promise<MlflowModelVersion> {
+  /**
+   * A new version of `name` whose source is the run's artifact folder `dir` ('' = the artifact root) holding
+   * model.safetensors, waited for until READY. A folder, not the file: MLflow's own client downloads a version's
+   * source as a directory (models:/… of a single file gives nothing).
+   */
+  async createVersion(name: string, runId: string, dir: string, tags: Record<string, string>): Promise<MlflowModelVersion> {
+    const folder = dir.replace(/^\/+|\/+$/g, '');
     const reply = await this.client.json('POST', 'model-versions/create', {
-      name, source: `runs:/${runId}/${artifactPath}`, run_id: runId,
+      name, source: `runs:/${runId}${folder === '' ? '' : `/${folder}`}`, run_id: runId,
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
     });
     let mv = toVersion(reply['model_version'], 'model-versions/create');
@@ -131,7 +138,9 @@ export class MlflowModelRegistry {
   /** The version's model file, decoded and verified: its own content hash, and the version's content_hash tag. */
   async download(mv: MlflowModelVersion): Promise<{ bytes: Uint8Array; model: LoadedModel }> {
     const reply = await this.client.json('GET', 'model-versions/get-download-uri', { name: mv.name, version: mv.version });
-    const uri = typeof reply['artifact_uri'] === 'string' && reply['artifact_uri'] !== '' ? reply['artifact_uri'] : mv.source;
+    const base = typeof reply['artifact_uri'] === 'string' && reply['artifact_uri'] !== '' ? reply['artifact_uri'] : mv.source;
+    // The source is the model's folder; a version registered with the file itself as its source works too.
+    const uri = /\.safetensors$/i.test(base) ? base : `${base.replace(/\/+$/, '')}/${MODEL_FILE}`;
     const bytes = await readArtifact({ client: this.client, baseUrl: this.trackingUri, timeoutMs: this.timeoutMs }, uri);
     return { bytes, model: verifyModel(bytes, mv, uri) };
   }
