@@ -12,7 +12,7 @@ import { ingestMnist } from '../../src/data/ingest.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { loadModel } from '../../src/model/model-file.js';
 import { Predictor } from '../../src/inference.js';
-import { registerChampion, MlflowModelRegistry } from '../../src/tracking/index.js';
+import { registerChampion, MlflowModelRegistry, parseModelUri } from '../../src/tracking/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { mlflowPython, startMlflowServer, type MlflowServer } from '../helpers/mlflow.js';
 import { projectRoot } from '../helpers/paths.js';
@@ -124,11 +124,29 @@ async function swapUnderTraffic(url: string, to: string, move: () => Promise<voi
     return after.length >= settled && after.slice(-settled).every((a) => a.model === to);
   }, `${settled} answers in a row from ${to}`, SWAP_BOUND_MS + 2000);
   await load.stop();
-  const first = load.answers.slice(from).find((a) => a.model === to)!;
-  const all = load.answers.slice(from);
-  const lastOld = all.length - 1 - [...all].reverse().findIndex((a) => a.model !== to);
-  return { answers: load.answers, firstMs: first.at - movedAt, settledMs: (all[lastOld + 1] ?? first).at - movedAt };
+  const after = load.answers.slice(from);
+  const first = after.find((a) => a.model === to)!;
+  let i = after.length - 1; // back to the first answer of the final run of answers from `to`
+  while (i > 0 && after[i - 1]!.model === to) i--;
+  const settledAt = after[i]!;
+  return { answers: load.answers, firstMs: first.at - movedAt, settledMs: settledAt.at - movedAt };
 }
+
+describe('models:/ URIs (what --model and MODEL_URI take)', () => {
+  it('reads the alias and the version forms, and names both forms when it refuses one', () => {
+    expect(parseModelUri('models:/doodle-digits@champion')).toEqual({ kind: 'alias', name: 'doodle-digits', alias: 'champion' });
+    expect(parseModelUri(' models:/doodle-digits/03 ')).toEqual({ kind: 'version', name: 'doodle-digits', version: '3' });
+    for (const [text, why] of [
+      ['doodle-digits@champion', 'is not a models:/ URI'], ['models:/doodle-digits', 'has neither an alias nor a version number'],
+      ['models:/doodle-digits/0', 'has neither'], ['models:/doodle-digits@latest', 'has alias "latest", which MLflow does not allow'],
+      ['models:/doodle-digits@v2', 'has alias "v2"'], ['models:/doodle-digits@a b', 'has alias "a b"'],
+      ['models://host/doodle-digits@champion', 'names a registry host'],
+    ] as const) {
+      expect(() => parseModelUri(text), text).toThrow(`model URI ${JSON.stringify(text)} ${why}`);
+      expect(() => parseModelUri(text), text).toThrow('use models:/<name>@<alias> (e.g. models:/doodle-digits@champion) or models:/<name>/<version>');
+    }
+  });
+});
 
 describe.skipIf(skip)('a real MLflow tracking server with proxied artifacts', () => {
   let server: MlflowServer;
