@@ -10,15 +10,15 @@ import { parseModelUri, formatModelUri } from '../tracking/model-uri.js';
 import { resolveTrackingUri } from '../tracking/uri.js';
 
 const USAGE = `Usage: npm run serve -- [flags]
-  --port <n>      port (default $PORT or 3000; 0 picks a free one)
-  --host <addr>   address to bind (default $HOST or 127.0.0.1; 0.0.0.0 for every interface)
-  --models <dir>  model registry (default models)
-  --model <uri>   serve from the MLflow Model Registry of $MLFLOW_TRACKING_URI instead (default $MODEL_URI):
-                  models:/doodle-digits@champion follows the alias, models:/doodle-digits/3 is one version;
-                  files are cached by content hash in <models dir>/.mlflow-cache
+  --port <n>          port (default $PORT or 3000; 0 picks a free one)
+  --host <addr>       address to bind (default $HOST or 127.0.0.1; 0.0.0.0 for every interface)
+  --models <dir>      the local model registry (default models)
+  --model <uri>       serve from the MLflow Model Registry of $MLFLOW_TRACKING_URI instead (default $MODEL_URI):
+                      models:/doodle-digits@champion follows the alias, models:/doodle-digits/3 is one version;
+                      files are cached by content hash in <models dir>/.mlflow-cache
   --poll-seconds <s>  how often --model's alias is asked for (default $MODEL_POLL_SECONDS or 10)
-  --workers <n>   worker threads serving the same port (default $WORKERS or the number of cores)
-  -h, --help      this text
+  --workers <n>       worker threads serving the same port (default $WORKERS or the number of cores)
+  -h, --help          this text
 Runs until SIGINT/SIGTERM (graceful shutdown); SIGHUP reloads the current model (or asks the alias now).
 ${EXIT_CODES}`;
 
