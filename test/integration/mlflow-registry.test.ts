@@ -7,18 +7,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ingestMnist } from '../../src/data/ingest.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { loadModel } from '../../src/model/model-file.js';
 import { Predictor } from '../../src/inference.js';
 import { registerChampion, MlflowModelRegistry, parseModelUri } from '../../src/tracking/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { mlflowPython, startMlflowServer, type MlflowServer } from '../helpers/mlflow.js';
+import { MLFLOW_ENV, mlflowPython, startMlflowServer, type MlflowServer } from '../helpers/mlflow.js';
 import { projectRoot } from '../helpers/paths.js';
 import { pollUntil } from '../helpers/poll.js';
 import { freePort } from '../helpers/ports.js';
-import { requireVenv, skipWithoutVenv } from '../helpers/python.js';
+import { requireVenv, skipWithoutVenv, venvBin } from '../helpers/python.js';
 import { tempDir } from '../helpers/temp.js';
 
 const skip = skipWithoutVenv('MLflow registry tests');
@@ -87,6 +87,17 @@ async function startServe(trackingUri: string, models: string, extra: string[] =
   return { proc, url: `http://127.0.0.1:${port}`, output: () => out, exited };
 }
 
+/** MLflow's own client moves the alias, in a child process that does not block this one (the traffic goes on). */
+function setAliasWithMlflowClient(trackingUri: string, version: string): Promise<void> {
+  const script = 'import sys\nfrom mlflow import MlflowClient\nMlflowClient(sys.argv[1]).set_registered_model_alias("doodle-digits", "champion", sys.argv[2])';
+  return new Promise((resolve, reject) => {
+    const p = spawn(venvBin('python'), ['-c', script, trackingUri, version], { env: { ...process.env, ...MLFLOW_ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`set_registered_model_alias failed (${code}):\n${stderr}`))));
+  });
+}
+
 interface Answer { status: number; model?: string; probs?: number[]; at: number }
 
 async function predict(url: string): Promise<Answer> {
@@ -113,12 +124,17 @@ function traffic(url: string, lanes = 2): { answers: Answer[]; stop: () => Promi
  * Moves the alias with `move` while traffic runs; waits (bounded) until `settled` answers in a row come from `to`;
  * returns the delay from the move to the first and to the settled answer, and every answer, for the assertions.
  */
-async function swapUnderTraffic(url: string, to: string, move: () => Promise<void>, settled = 20) {
+async function swapUnderTraffic(url: string, trackingUri: string, to: string, move: () => Promise<void>, settled = 20) {
   const load = traffic(url);
   await pollUntil(() => load.answers.length >= 10, 'traffic before the move');
-  await move();
-  const movedAt = Date.now();
-  const from = load.answers.length;
+  const from = load.answers.length; // answers while the alias moves count too
+  const moving = move();
+  // When the alias moved, as the registry says (asked every 20 ms, beside the servers' own polls).
+  const registry = new MlflowModelRegistry(trackingUri);
+  const version = to.split('/')[1];
+  const movedAt = await pollUntil(async () => ((await registry.getByAlias('doodle-digits', 'champion')).version === version ? Date.now() : undefined),
+    'the alias to move', 60_000, 20);
+  await moving;
   await pollUntil(() => {
     const after = load.answers.slice(from);
     return after.length >= settled && after.slice(-settled).every((a) => a.model === to);
@@ -204,7 +220,7 @@ print(json.dumps({'version': mv.version, 'source': mv.source, 'runId': mv.run_id
     expect(before.probs).toEqual(probsOne);
 
     let moved: Awaited<ReturnType<typeof registerChampion>> | undefined;
-    const swap = await swapUnderTraffic(serving.url, 'doodle-digits/2', async () => {
+    const swap = await swapUnderTraffic(serving.url, server.url, 'doodle-digits/2', async () => {
       moved = await registerChampion({ trackingUri: server.url, runId: two.runId, contentHash: two.contentHash });
     });
     expect(moved).toMatchObject({ kind: 'registered', version: '2', previous: '1' });
@@ -271,11 +287,11 @@ print(json.dumps(run.info.run_id))`, { PATH: m.path }));
     const serving = await startServe(server.url, dir, ['--workers', '2']);
     const fixed = await startServe(server.url, join(work, 'serve-fixed'), ['--workers', '1', '--model', 'models:/doodle-digits/1']);
     expect(await predict(serving.url)).toMatchObject({ status: 200, model: 'doodle-digits/1' });
-    const swap = await swapUnderTraffic(serving.url, 'doodle-digits/2', async () => {
-      mlflowPython(server.url, `client.set_registered_model_alias('doodle-digits', 'champion', '2')\nprint('null')`);
+    const swap = await swapUnderTraffic(serving.url, server.url, 'doodle-digits/2', async () => {
+      await setAliasWithMlflowClient(server.url, '2');
     });
-    console.log(`file:// root, 2 workers: alias moved → first answer from version 2 after ${swap.firstMs} ms, ` +
-      `every worker on it after ${swap.settledMs} ms (poll ${POLL_SECONDS} s)`);
+    console.log(`file:// root, 2 workers: alias moved (by MLflow's client) → first answer from version 2 after ` +
+      `${swap.firstMs} ms, every worker on it after ${swap.settledMs} ms (poll ${POLL_SECONDS} s, ${swap.answers.length} requests)`);
     expect(swap.answers.filter((a) => a.status !== 200)).toEqual([]);
     expect(swap.answers.find((a) => a.model === 'doodle-digits/2')!.probs).toEqual(await expectedProbs(models[1]!.path));
     expect(serving.output().match(/model doodle-digits\/1 → doodle-digits\/2/g)).toHaveLength(2); // each worker swapped once
