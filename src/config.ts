@@ -11,6 +11,10 @@ export interface Environment {
   readonly host: string;
   /** WORKERS: server threads (default: the number of cores). */
   readonly workers: number;
+  /** MODEL_URI: serve models:/<name>@<alias> or models:/<name>/<version> from the MLflow registry (checked by the CLI). */
+  readonly modelUri: string | undefined;
+  /** MODEL_POLL_SECONDS: how often a server following an alias asks the registry (default 10, at least 0.1). */
+  readonly modelPollSeconds: number;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -21,10 +25,18 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   const workersText = env.WORKERS?.trim();
   const workers = workersText === undefined || workersText === '' ? availableParallelism() : Number(workersText);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`WORKERS must be an integer in [1, 256], got "${workersText}"`);
+  const modelUri = env.MODEL_URI?.trim();
+  const pollText = env.MODEL_POLL_SECONDS?.trim();
+  const modelPollSeconds = pollText === undefined || pollText === '' ? 10 : Number(pollText);
+  if (!(modelPollSeconds >= 0.1 && modelPollSeconds <= 86_400)) {
+    throw new Error(`MODEL_POLL_SECONDS must be a number of seconds in [0.1, 86400], got "${pollText}"`);
+  }
   return Object.freeze({
     workers,
     mlflowTrackingUri: uri === '' ? undefined : uri,
     port,
     host: env.HOST?.trim() || '127.0.0.1',
+    modelUri: modelUri === '' ? undefined : modelUri,
+    modelPollSeconds,
   });
 }

@@ -1,12 +1,16 @@
-// `npm run models`: lists the registered model versions (oldest first, `*` = current), or
-// `npm run models -- promote <version|prefix>` switches the current one. `--models <dir>` (default models; `--root`
-// is its old name, still accepted), `--json`. Errors: one line `error: …` on stderr, exit 1 (2 for usage: args.ts).
-// Not here: training or registry rules (src/model/registry.ts).
+// `npm run models`: lists the registered model versions (oldest first, `*` = current) and, when MLFLOW_TRACKING_URI
+// is a tracking server, the versions of doodle-digits in its MLflow Model Registry (with their aliases); or
+// `npm run models -- promote <version|prefix>` switches the local current one. `--models <dir>` (default models;
+// `--root` is its old name, still accepted), `--json`. Errors: one line `error: …` on stderr, exit 1 (2 for usage:
+// args.ts). Not here: training or registry rules (src/model/registry.ts, src/tracking/model-registry.ts).
 
 import { badValue, EXIT_CODES, parseFlags, runCli, UsageError } from './args.js';
 import { ModelFileError, RegistryError } from '../model/errors.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
 import { WriteError } from '../util/atomic-write.js';
+import { readEnvironment } from '../config.js';
+import { MlflowModelRegistry, REGISTERED_MODEL, type MlflowModelVersion } from '../tracking/model-registry.js';
+import { resolveTrackingUri } from '../tracking/uri.js';
 
 const USAGE = `Usage: npm run models -- [flags]                list the versions, oldest first (* = current)
        npm run models -- promote <ref> [flags]  make <ref> (a version id or a unique prefix of one) current
@@ -14,6 +18,8 @@ const USAGE = `Usage: npm run models -- [flags]                list the versions
   --json           machine-readable output on stdout; npm prints its "> doodle-digits@… models" banner on stdout
                    too, so run it as \`npm run -s models -- --json\` (or node build/cli/models.js --json) to parse it
   -h, --help       this text
+With MLFLOW_TRACKING_URI=http(s)://… the list also shows the MLflow registry's versions of ${REGISTERED_MODEL}
+(version, run id, aliases, creation time); a registry that cannot be read is an error (exit 1) after the local list.
 ${EXIT_CODES}`;
 
 async function main(): Promise<number> {
@@ -29,7 +35,7 @@ async function main(): Promise<number> {
   switch (command) {
     case 'list':
       if (rest.length > 0) throw new UsageError(`list takes no arguments, got "${rest.join(' ')}"`);
-      return list(registry, json);
+      return list(registry, json, await mlflowVersions());
     case 'promote':
       if (rest.length !== 1) throw new UsageError('promote takes exactly one version id or prefix');
       return promote(registry, rest[0]!, json);
@@ -38,7 +44,30 @@ async function main(): Promise<number> {
   }
 }
 
-function list(registry: ModelRegistry, json: boolean): number {
+/** The MLflow registry's side of the list: none without a tracking server, else its versions or why they are missing. */
+type MlflowSide = undefined | { where: string; versions: MlflowModelVersion[] } | { where: string; error: string };
+
+async function mlflowVersions(): Promise<MlflowSide> {
+  const uri = readEnvironment().mlflowTrackingUri;
+  let target;
+  try {
+    target = resolveTrackingUri(uri);
+  } catch (err) {
+    return { where: uri ?? '', error: (err as Error).message };
+  }
+  if (target.kind !== 'rest') return undefined;
+  const url = new URL(target.baseUrl);
+  url.username = '';
+  url.password = '';
+  const where = url.href.replace(/\/+$/, '');
+  try {
+    return { where, versions: await new MlflowModelRegistry(target.baseUrl).list(REGISTERED_MODEL) };
+  } catch (err) {
+    return { where, error: (err as Error).message };
+  }
+}
+
+function list(registry: ModelRegistry, json: boolean, mlflow: MlflowSide): number {
   const versions = registry.list();
   let current: string | undefined;
   try {
@@ -47,24 +76,48 @@ function list(registry: ModelRegistry, json: boolean): number {
     if (!(err instanceof RegistryError)) throw err;
     console.error(`warning: ${err.message}`); // still list what is there: that is how one picks a replacement
   }
+  const failed = mlflow !== undefined && 'error' in mlflow;
+  if (failed) console.error(`error: the MLflow registry at ${mlflow.where} cannot be read: ${mlflow.error}`);
   if (json) {
-    console.log(JSON.stringify({ root: registry.root, current: current ?? null, versions }, null, 2));
-    return 0;
+    const side = mlflow === undefined ? null : 'error' in mlflow ? { trackingUri: mlflow.where, error: mlflow.error } : {
+      trackingUri: mlflow.where, name: REGISTERED_MODEL,
+      versions: mlflow.versions.map((v) => ({ version: v.version, runId: v.runId, aliases: v.aliases, createdAt: iso(v.createdAtMs),
+        status: v.status, source: v.source, contentHash: v.tags['content_hash'] ?? null })),
+    };
+    console.log(JSON.stringify({ root: registry.root, current: current ?? null, versions, mlflow: side }, null, 2));
+    return failed ? 1 : 0;
   }
-  if (versions.length === 0) {
-    console.log('no models yet → run `npm run train`');
-    return 0;
+  if (versions.length === 0) console.log('no models yet → run `npm run train`');
+  else {
+    table([
+      ['', 'VERSION', 'TEST ACC', 'CREATED (UTC)'],
+      ...versions.map((v) => [v.current ? '*' : '', v.version, percent(v.testAccuracy), v.createdAt.replace('T', ' ').replace('Z', '')]),
+    ], [2]);
   }
-  const rows = [
-    ['', 'VERSION', 'TEST ACC', 'CREATED (UTC)'],
-    ...versions.map((v) => [v.current ? '*' : '', v.version, percent(v.testAccuracy), v.createdAt.replace('T', ' ').replace('Z', '')]),
-  ];
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  if (mlflow !== undefined && 'versions' in mlflow) {
+    console.log(`\nMLflow registry at ${mlflow.where}, model ${REGISTERED_MODEL}:`);
+    if (mlflow.versions.length === 0) console.log('  no versions yet → train with MLFLOW_TRACKING_URI set (a promotion registers one)');
+    else {
+      table([
+        ['VERSION', 'RUN ID', 'ALIASES', 'CREATED (UTC)'],
+        ...mlflow.versions.map((v) => [v.version, v.runId, v.aliases.map((a) => `@${a}`).join(' '), iso(v.createdAtMs).replace('T', ' ').replace(/\.\d+Z$/, '')]),
+      ], []);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/** Columns padded to their widest cell; `right` ones aligned right. */
+function table(rows: string[][], right: number[]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) {
-    const cells = row.map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)));
+    const cells = row.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)));
     console.log(cells.join('  ').trimEnd());
   }
-  return 0;
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : '';
 }
 
 function promote(registry: ModelRegistry, ref: string, json: boolean): number {

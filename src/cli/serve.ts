@@ -1,29 +1,56 @@
-// `npm run serve -- [--port N] [--host H] [--models DIR]`: serve the registry's current model on HTTP and WebSocket
-// (PORT and HOST from the environment are the defaults). SIGHUP reloads the model; SIGINT/SIGTERM shut down
+// `npm run serve -- [--port N] [--host H] [--models DIR] [--model models:/…]`: serve the local registry's current
+// model, or an MLflow registry version (followed through its alias), on HTTP and WebSocket (PORT, HOST, MODEL_URI,
+// MODEL_POLL_SECONDS from the environment are the defaults). SIGHUP reloads the model; SIGINT/SIGTERM shut down
 // gracefully. Only cli/ sets the exit code.
 
 import { badValue, EXIT_CODES, parseFlags, runCli } from './args.js';
 import { serve, runAsServeWorker } from '../server/serve.js';
 import { readEnvironment } from '../config.js';
+import { parseModelUri, formatModelUri } from '../tracking/model-uri.js';
+import { resolveTrackingUri } from '../tracking/uri.js';
 
 const USAGE = `Usage: npm run serve -- [flags]
-  --port <n>      port (default $PORT or 3000; 0 picks a free one)
-  --host <addr>   address to bind (default $HOST or 127.0.0.1; 0.0.0.0 for every interface)
-  --models <dir>  model registry (default models)
-  --workers <n>   worker threads serving the same port (default $WORKERS or the number of cores)
-  -h, --help      this text
-Runs until SIGINT/SIGTERM (graceful shutdown); SIGHUP reloads the current model.
+  --port <n>          port (default $PORT or 3000; 0 picks a free one)
+  --host <addr>       address to bind (default $HOST or 127.0.0.1; 0.0.0.0 for every interface)
+  --models <dir>      the local model registry (default models)
+  --model <uri>       serve from the MLflow Model Registry of $MLFLOW_TRACKING_URI instead (default $MODEL_URI):
+                      models:/doodle-digits@champion follows the alias, models:/doodle-digits/3 is one version;
+                      files are cached by content hash in <models dir>/.mlflow-cache
+  --poll-seconds <s>  how often --model's alias is asked for (default $MODEL_POLL_SECONDS or 10)
+  --workers <n>       worker threads serving the same port (default $WORKERS or the number of cores)
+  -h, --help          this text
+Runs until SIGINT/SIGTERM (graceful shutdown); SIGHUP reloads the current model (or asks the alias now).
 ${EXIT_CODES}`;
 
 async function main(): Promise<number> {
   const { values } = parseFlags({ port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
-    workers: { type: 'string' } });
+    workers: { type: 'string' }, model: { type: 'string' }, 'poll-seconds': { type: 'string' } });
   const env = readEnvironment();
   const port = values.port !== undefined ? Number(values.port) : env.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw badValue(`--port must be an integer in [0, 65535], got "${values.port}"`);
   const workers = values.workers !== undefined ? Number(values.workers) : env.workers;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw badValue(`--workers must be an integer in [1, 256], got "${values.workers}"`);
-  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', workers, log: (line) => console.log(line),
+  const pollSeconds = values['poll-seconds'] !== undefined ? Number(values['poll-seconds']) : env.modelPollSeconds;
+  if (!(pollSeconds >= 0.1 && pollSeconds <= 86_400)) throw badValue(`--poll-seconds must be a number in [0.1, 86400], got "${values['poll-seconds']}"`);
+  let mlflowModel;
+  const modelText = values.model ?? env.modelUri;
+  if (modelText !== undefined) {
+    let uri;
+    try {
+      uri = formatModelUri(parseModelUri(modelText));
+    } catch (err) {
+      throw badValue(`${values.model !== undefined ? '--model' : 'MODEL_URI'}: ${(err as Error).message}`);
+    }
+    const target = resolveTrackingUri(env.mlflowTrackingUri);
+    if (target.kind !== 'rest') {
+      throw new Error(`serving ${uri} needs an MLflow tracking server: set MLFLOW_TRACKING_URI=http(s)://host:port ` +
+        `(it is ${env.mlflowTrackingUri === undefined ? 'unset' : JSON.stringify(env.mlflowTrackingUri)})`);
+    }
+    mlflowModel = { uri, trackingUri: target.baseUrl, pollSeconds };
+  } else if (values['poll-seconds'] !== undefined) {
+    throw badValue('--poll-seconds applies to --model models:/… (the local registry is watched every second)');
+  }
+  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', mlflowModel, workers, log: (line) => console.log(line),
     onExhausted: () => { process.exitCode = 1; } });
   return -1; // keep running until a signal
 }

@@ -4,16 +4,18 @@
 
 import { createMetrics } from '../metrics/metrics.js';
 import { probePort } from './probe-port.js';
-import { reloadOnSignal, serveThread } from './thread.js';
+import { reloadOnSignal, serveThread, type MlflowModelOptions } from './thread.js';
 import { startWorkers } from './workers.js';
 
-export { webDirs } from './thread.js';
+export { webDirs, type MlflowModelOptions } from './thread.js';
 export { runAsServeWorker } from './workers.js';
 
 export interface ServeOptions {
   readonly port: number;
   readonly host: string;
   readonly modelsDir: string;
+  /** Serve the MLflow registry's models:/ URI instead of the local registry's current model. */
+  readonly mlflowModel?: MlflowModelOptions | undefined;
   /** Where corrections from the web client are stored (default `feedback`). */
   readonly feedbackDir?: string;
   /** Worker threads (1 = serve on this thread). */
@@ -34,7 +36,12 @@ export async function serve(o: ServeOptions): Promise<void> {
   // Before any uWS listener exists: uWS shares a named port (SO_REUSEPORT) with anyone, a plain listen does not.
   // Port 0 gets the kernel's choice here, so that every worker thread names the same one.
   const port = await probePort(o.host, o.port);
-  const thread = { host: o.host, port, modelsDir: o.modelsDir, feedbackDir: o.feedbackDir, log: o.log };
+  const thread = { host: o.host, port, modelsDir: o.modelsDir, mlflowModel: o.mlflowModel, feedbackDir: o.feedbackDir, log: o.log };
+  const m = o.mlflowModel;
+  if (m !== undefined) {
+    const follows = /@/.test(m.uri) ? `, asking every ${m.pollSeconds} s whether the alias moved` : ' (a fixed version)';
+    o.log(`model source: ${m.uri} on the MLflow tracking server ${new URL(m.trackingUri).host}${follows}`);
+  }
   let stopping = false;
   const onStop = (stop: () => void) => (signal: NodeJS.Signals): void => {
     if (stopping) return;

@@ -10,3 +10,9 @@ export { MlflowRestError } from './rest-client.js';
 export { BestEffortRun, MAX_UNANSWERED, type Warn } from './best-effort-run.js';
 export { UnsupportedArtifactStoreError } from './types.js';
 export { gitCommit } from './git-commit.js';
+// The MLflow Model Registry (docs/model-registry.md): registerChampion is what a promotion calls; the server follows
+// models:/ URIs through MlflowModelSource.
+export { registerChampion, type ChampionResult, type RegisterChampionOptions } from './champion.js';
+export { MlflowModelRegistry, MlflowRegistryError, REGISTERED_MODEL, CHAMPION_ALIAS, type MlflowModelVersion } from './model-registry.js';
+export { MlflowModelSource, DEFAULT_POLL_SECONDS } from './model-source.js';
+export { parseModelUri, formatModelUri, type ModelUri } from './model-uri.js';
