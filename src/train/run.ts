@@ -15,7 +15,7 @@ import { loadMnist } from '../data/mnist.js';
 import { encodeModel, loadModel } from '../model/model-file.js';
 import { encodeOnnx } from '../model/onnx.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
-import { BestEffortRun, gitCommit, type Warn } from '../tracking/index.js';
+import { BestEffortRun, gitCommit, registerChampion, type Warn } from '../tracking/index.js';
 import { ensureWritableDir, ensureWritableFile, removeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
@@ -124,6 +124,16 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     void run.setTags({ model_version: model.info.version, promoted: String(model.promoted), 'mlflow.loggedArtifacts': CONFUSION_TABLE_TAG });
     void run.logMetrics({ final_test_accuracy: result.final.accuracy, training_seconds: result.seconds }, config.epochs);
     await run.finish();
+    if (model.promoted && run.runId !== undefined) {
+      // The MLflow Model Registry follows the local promotion (an http(s) tracking server only; never throws).
+      if (run.summary() !== undefined) {
+        warn('MLflow registry: the model was not registered there (its run is incomplete); the local registry has it');
+      } else {
+        const champion = await registerChampion({ trackingUri: o.trackingUri, runId: run.runId, contentHash, trainingSeconds: result.seconds });
+        if (champion.kind === 'failed') warn(champion.message);
+        else if (champion.kind === 'registered') say(champion.message);
+      }
+    }
     say(`test accuracy ${(100 * result.final.accuracy).toFixed(2)}% after ${result.seconds.toFixed(1)} s of training`);
     say(`model ${model.info.version} → ${model.info.path}${o.out ? ` and ${o.out}` : ''}`);
     say(model.promoted ? `promoted to current (${model.reason})` : `not promoted: ${model.reason} (--force promotes anyway)`);

@@ -44,7 +44,7 @@ function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...rest, ...extra };
 }
 
-interface Trained { runId: string; path: string; contentHash: string }
+interface Trained { runId: string; path: string; contentHash: string; stdout: string }
 
 /** A tiny real training run (its own local registry), tracked at `trackingUri` ('' = a file store in its folder). */
 function train(trackingUri: string, seed: number): Trained {
@@ -57,7 +57,7 @@ function train(trackingUri: string, seed: number): Trained {
   const path = /→ (\S+\/model\.safetensors)/.exec(r.stdout)?.[1];
   expect(runId, r.stdout).toBeDefined();
   expect(path, r.stdout).toBeDefined();
-  return { runId: runId!, path: path!, contentHash: loadModel(path!).metadata.contentHash };
+  return { runId: runId!, path: path!, contentHash: loadModel(path!).metadata.contentHash, stdout: r.stdout };
 }
 
 /** What the model at `path` answers for `image`, computed here (the server must answer exactly this). */
@@ -173,12 +173,14 @@ describe.skipIf(skip)('a real MLflow tracking server with proxied artifacts', ()
   beforeAll(async () => { server = await startMlflowServer(); }, 120_000);
   afterAll(async () => { await server?.stop(); }, 30_000);
 
-  it('registerChampion: a version from the run, @champion on it; MLflow\'s client downloads the same bytes', async () => {
-    one = train(server.url, 1);
+  it('a promotion in npm run train registers the model and moves @champion; registerChampion moves it back', async () => {
+    one = train(server.url, 1); // each training promotes in its own (empty) local registry
+    expect(one.stdout, server.log().slice(-2000)).toContain(`MLflow registry: doodle-digits version 1 (run ${one.runId}) is @champion (first)`);
     two = train(server.url, 2);
+    expect(two.stdout).toContain(`MLflow registry: doodle-digits version 2 (run ${two.runId}) is @champion (was version 1)`);
     expect(one.contentHash).not.toBe(two.contentHash);
     const r = await registerChampion({ trackingUri: server.url, runId: one.runId, contentHash: one.contentHash, trainingSeconds: 1.5 });
-    expect(r, server.log().slice(-2000)).toMatchObject({ kind: 'registered', name: 'doodle-digits', alias: 'champion', version: '1', previous: undefined });
+    expect(r, server.log().slice(-2000)).toMatchObject({ kind: 'registered', name: 'doodle-digits', alias: 'champion', version: '1', previous: '2' });
     const again = await registerChampion({ trackingUri: server.url, runId: one.runId, contentHash: one.contentHash });
     expect(again).toMatchObject({ kind: 'registered', version: '1', previous: '1' }); // the same run and content: no second version
     const seen = mlflowPython<{ version: string; source: string; runId: string; tags: Record<string, string>; hex: string }>(server.url, `
@@ -187,8 +189,8 @@ mv = client.get_model_version_by_alias('doodle-digits', 'champion')
 local = mlflow.artifacts.download_artifacts(artifact_uri='models:/doodle-digits@champion', dst_path=tempfile.mkdtemp())
 path = os.path.join(local, 'model.safetensors')
 print(json.dumps({'version': mv.version, 'source': mv.source, 'runId': mv.run_id, 'tags': mv.tags, 'hex': open(path, 'rb').read().hex()}))`);
-    expect(seen).toMatchObject({ version: '1', source: `runs:/${one.runId}`, runId: one.runId,
-      tags: { content_hash: one.contentHash, training_seconds: '1.5' } });
+    expect(seen).toMatchObject({ version: '1', source: `runs:/${one.runId}`, runId: one.runId, tags: { content_hash: one.contentHash } });
+    expect(Number(seen.tags['training_seconds'])).toBeGreaterThan(0); // the training's own, from its registration
     expect(seen.hex).toBe(readFileSync(one.path).toString('hex'));
   }, 240_000);
 
@@ -201,8 +203,10 @@ print(json.dumps({'version': mv.version, 'source': mv.source, 'runId': mv.run_id
     expect(j.code, j.stderr).toBe(0);
     const parsed = JSON.parse(j.stdout) as { mlflow: { name: string; versions: Array<Record<string, unknown>> } };
     expect(parsed.mlflow.name).toBe('doodle-digits');
-    expect(parsed.mlflow.versions).toEqual([expect.objectContaining({ version: '1', runId: one.runId, aliases: ['champion'],
-      contentHash: one.contentHash, status: 'READY', source: `runs:/${one.runId}` })]);
+    expect(parsed.mlflow.versions).toEqual(expect.arrayContaining([
+      expect.objectContaining({ version: '1', runId: one.runId, aliases: ['champion'], contentHash: one.contentHash, status: 'READY', source: `runs:/${one.runId}` }),
+      expect.objectContaining({ version: '2', runId: two.runId, aliases: [], contentHash: two.contentHash, status: 'READY' })]));
+    expect(parsed.mlflow.versions).toHaveLength(2);
     const nobody = `http://127.0.0.1:${await freePort()}`; // nothing listens there
     const down = runCli('models', ['--models', join(work, 'no-local-models')], { env: env({ MLFLOW_TRACKING_URI: nobody }) });
     expect(down.code).toBe(1);
