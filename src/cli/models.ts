@@ -11,6 +11,9 @@ import { WriteError } from '../util/atomic-write.js';
 import { readEnvironment } from '../config.js';
 import { MlflowModelRegistry, REGISTERED_MODEL, type MlflowModelVersion } from '../tracking/model-registry.js';
 import { resolveTrackingUri } from '../tracking/uri.js';
+import { registerChampion, type ChampionResult } from '../tracking/champion.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const USAGE = `Usage: npm run models -- [flags]                list the versions, oldest first (* = current)
        npm run models -- promote <ref> [flags]  make <ref> (a version id or a unique prefix of one) current
@@ -20,6 +23,7 @@ const USAGE = `Usage: npm run models -- [flags]                list the versions
   -h, --help       this text
 With MLFLOW_TRACKING_URI=http(s)://… the list also shows the MLflow registry's versions of ${REGISTERED_MODEL}
 (version, run id, aliases, creation time); a registry that cannot be read is an error (exit 1) after the local list.
+There, promote also moves the registry's @champion to the version's MLflow run (a failure there is a warning).
 ${EXIT_CODES}`;
 
 async function main(): Promise<number> {
@@ -38,7 +42,7 @@ async function main(): Promise<number> {
       return list(registry, json, await mlflowVersions());
     case 'promote':
       if (rest.length !== 1) throw new UsageError('promote takes exactly one version id or prefix');
-      return promote(registry, rest[0]!, json);
+      return promote(registry, rest[0]!, json, readEnvironment().mlflowTrackingUri);
     default:
       throw new UsageError(`unknown command "${command}" (commands: list, promote)`);
   }
@@ -120,7 +124,7 @@ function iso(ms: number): string {
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : '';
 }
 
-function promote(registry: ModelRegistry, ref: string, json: boolean): number {
+async function promote(registry: ModelRegistry, ref: string, json: boolean, trackingUri: string | undefined): Promise<number> {
   let previous: string | undefined;
   try {
     previous = registry.currentVersion();
@@ -134,14 +138,37 @@ function promote(registry: ModelRegistry, ref: string, json: boolean): number {
     const info = id === undefined ? undefined : byId.get(id);
     return id === undefined ? '(none)' : info === undefined ? `${id} (missing)` : `${id} (${percent(info.testAccuracy)})`;
   };
+  const mlflow = await moveChampion(byId.get(now), trackingUri);
   if (json) {
-    console.log(JSON.stringify({ previous: previous ?? null, current: now, changed: previous !== now }, null, 2));
+    console.log(JSON.stringify({ previous: previous ?? null, current: now, changed: previous !== now,
+      ...(mlflow === undefined ? {} : { mlflow: { kind: mlflow.kind, message: mlflow.message, ...(mlflow.kind === 'registered' ? { version: mlflow.version } : {}) } }) }, null, 2));
   } else if (previous === now) {
     console.log(`${label(now)} is already current; nothing changed`);
   } else {
     console.log(`current: ${label(previous)} → ${label(now)}`);
   }
   return 0;
+}
+
+/**
+ * With an http(s) MLFLOW_TRACKING_URI, a promotion also moves the MLflow registry's @champion to this version's
+ * run (its metrics.json names the run and the content hash). A failure there is a warning: the local promotion stands.
+ */
+async function moveChampion(info: VersionInfo | undefined, trackingUri: string | undefined): Promise<ChampionResult | undefined> {
+  if (info === undefined || resolveTrackingUri(trackingUri).kind !== 'rest') return undefined;
+  let doc: { runId?: unknown; contentHash?: unknown } = {};
+  try {
+    doc = JSON.parse(readFileSync(join(dirname(info.path), 'metrics.json'), 'utf8')) as typeof doc;
+  } catch { /* no metrics.json: reported below */ }
+  if (typeof doc.runId !== 'string' || typeof doc.contentHash !== 'string') {
+    const message = `MLflow registry: @champion not moved (version ${info.version} has no MLflow run in its metrics.json)`;
+    console.error(`warning: ${message}`);
+    return { kind: 'skipped', message };
+  }
+  const r = await registerChampion({ trackingUri, runId: doc.runId, contentHash: doc.contentHash });
+  if (r.kind === 'failed') console.error(`warning: ${r.message}`);
+  else console.error(r.message);
+  return r;
 }
 
 function percent(x: number): string {

@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ingestMnist } from '../../src/data/ingest.js';
 import { loadMnist } from '../../src/data/mnist.js';
@@ -207,6 +207,15 @@ print(json.dumps({'version': mv.version, 'source': mv.source, 'runId': mv.run_id
       expect.objectContaining({ version: '1', runId: one.runId, aliases: ['champion'], contentHash: one.contentHash, status: 'READY', source: `runs:/${one.runId}` }),
       expect.objectContaining({ version: '2', runId: two.runId, aliases: [], contentHash: two.contentHash, status: 'READY' })]));
     expect(parsed.mlflow.versions).toHaveLength(2);
+    // A local promotion moves @champion too: to two's version, then back to one's (what the next test starts from).
+    for (const [m, version, was] of [[two, '2', '1'], [one, '1', '2']] as const) {
+      const local = dirname(m.path);
+      const p = runCli('models', ['promote', basename(local), '--models', dirname(local), '--json'], { env: env({ MLFLOW_TRACKING_URI: server.url }) });
+      expect(p.code, p.stderr).toBe(0);
+      expect(p.stderr).toContain(`MLflow registry: doodle-digits version ${version} (run ${m.runId}) is @champion (was version ${was})`);
+      expect(JSON.parse(p.stdout)).toMatchObject({ mlflow: { kind: 'registered', version } });
+      expect((await new MlflowModelRegistry(server.url).getByAlias('doodle-digits', 'champion')).version).toBe(version);
+    }
     const nobody = `http://127.0.0.1:${await freePort()}`; // nothing listens there
     const down = runCli('models', ['--models', join(work, 'no-local-models')], { env: env({ MLFLOW_TRACKING_URI: nobody }) });
     expect(down.code).toBe(1);
