@@ -13,7 +13,7 @@ export { softmaxForward, softmaxForwardScalar, softmaxCrossEntropyForward, softm
 export { sgdMomentumStep, sgdMomentumStepScalar, adamStep, adamStepScalar } from "./kernels/optim";
 export { argmax, argmaxScalar } from "./kernels/argmax";
 export { strokeRender, rampRender } from "./kernels/strokes";
-export { bitsWorkBytes, coverageWorkBytes, bitsToMnist, coverageToMnist, rasterInkBox, areaDownsample,
+export { bitsWorkBytes, coverageWorkBytes, bitsToMnist, coverageToMnist, coverageU8ToMnist, rasterInkBox, areaDownsample,
          rgbaCoverage } from "./kernels/mnist";
 
 /** First free byte after the module's static data: the host's arena starts here. */

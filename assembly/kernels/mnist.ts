@@ -17,7 +17,7 @@ const N = SIDE * SIDE;
 const INK_BOX: f64 = 20;
 const C: f64 = 14.5;
 /** INK_THRESHOLD of spec.ts: the float32 rounding of 1/255; a value is ink iff strictly greater. */
-const T: f64 = <f64><f32>(1.0 / 255.0);
+const INK_T: f64 = <f64><f32>(1.0 / 255.0);
 
 // Sub-sample masks of one cell (bit 8v + u = sub-column u, sub-row v).
 const BYTE_LSB: u64 = 0x0101010101010101;
@@ -39,7 +39,7 @@ const TAIL_BYTES = align8((SIDE + 1) * 4) + (SIDE + 1) * 8 + (SIDE + 1) * (SIDE 
 /** Bytes of `work` bitsToMnist needs for a Gx×Gy grid. */
 export function bitsWorkBytes(Gx: i32, Gy: i32): i32 {
   return align8((Gy + 1) * (Gx + 1) * 4) + align8((SIDE + 1) * 2 * (Gy + 1) * 4) + align8(2 * (Gx + 1) * 4) +
-    TAIL_BYTES;
+    (SIDE + 1) * 2 * 16 + TAIL_BYTES;
 }
 
 /** Bytes of `work` coverageToMnist needs for a crop of w×h pixels. */
@@ -62,8 +62,15 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   const sat = work; // i32 (Gy + 1) × (Gx + 1): set samples in cells [0, c) × [0, k)
   // Pass 1: the table, the mass and the first moments (Σ over set samples of their sample coordinates, exact in
   // integers: a cell's own moment is Σ 2^j·popcnt(cell & mask_j) over the bits j of the sub-column index), the cell box.
+  // Per cell: one scalar popcount for the table and Σ p·8c; the in-cell moments two cells at a time with SIMD byte
+  // popcounts: x: Σ_u u·bit = popcnt(& X1) + 2·popcnt(& X2) + 4·popcnt(& X4); y: the per-sub-row counts, summed over
+  // the row, dotted with 0 … 7 once per row.
   let m: i64 = 0, mxI: i64 = 0, myI: i64 = 0;
   let cl = Gx, cr = -1, kt = Gy, kb = -1;
+  const vX1 = i64x2.splat(<i64>X1), vX2 = i64x2.splat(<i64>X2), vX4 = i64x2.splat(<i64>X4);
+  const ramp = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const ones = i16x8.splat(1);
+  const pairs = Gx >> 1;
   for (let c = 0; c <= Gx; c++) store<i32>(sat + (<usize>c << 2), 0);
   for (let k = 0; k < Gy; k++) {
     const cells = grid + ((<usize>k * Gx) << 3);
@@ -71,30 +78,45 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
     const row = prev + (<usize>sw << 2);
     store<i32>(row, 0);
     let run = 0;
-    let any = false;
+    let rowMx: i64 = 0;
     for (let c = 0; c < Gx; c++) {
-      const w = load<u64>(cells + (<usize>c << 3));
-      if (w != 0) {
-        let p: i32 = 64, xm: i32 = 224, ym: i32 = 224; // a full cell: Σu = Σv = 8·(0 + … + 7)
-        if (w != 0xffffffffffffffff) {
-          p = <i32>popcnt(w);
-          xm = <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
-          ym = <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
-        }
-        run += p;
-        m += p;
-        mxI += <i64>(p * (c << 3) + xm);
-        myI += <i64>(p * (k << 3) + ym);
+      const p = <i32>popcnt(load<u64>(cells + (<usize>c << 3)));
+      run += p;
+      rowMx += <i64>(p * c);
+      if (p != 0) {
         if (c < cl) cl = c;
         if (c > cr) cr = c;
-        any = true;
       }
       store<i32>(row + (<usize>(c + 1) << 2), load<i32>(prev + (<usize>(c + 1) << 2)) + run);
     }
-    if (any) {
-      if (k < kt) kt = k;
-      kb = k;
+    if (run == 0) continue;
+    if (k < kt) kt = k;
+    kb = k;
+    let sub16 = i16x8.splat(0); // per-sub-row counts v of both cells of a pair, added
+    let xq = i16x8.splat(0); // in-cell x moments, pairwise summed (≤ 56 a lane per pair: Gx ≤ 1170)
+    for (let q0 = 0; q0 < pairs; q0 += 31) {
+      let sub = i8x16.splat(0); // ≤ 8 a lane per pair: flushed every 31 pairs
+      for (let q = q0, qe = min(pairs, q0 + 31); q < qe; q++) {
+        const v = v128.load(cells + (<usize>q << 4));
+        sub = i8x16.add(sub, i8x16.popcnt(v));
+        const x = i8x16.add(i8x16.add(i8x16.popcnt(v128.and(v, vX1)), i8x16.shl(i8x16.popcnt(v128.and(v, vX2)), 1)),
+          i8x16.shl(i8x16.popcnt(v128.and(v, vX4)), 2));
+        xq = i16x8.add(xq, i16x8.extadd_pairwise_i8x16_u(x));
+      }
+      sub16 = i16x8.add(sub16, i16x8.add(i16x8.extend_low_i8x16_u(sub), i16x8.extend_high_i8x16_u(sub)));
     }
+    const xm = i32x4.dot_i16x8_s(xq, ones);
+    const ym = i32x4.dot_i16x8_s(sub16, ramp);
+    let xs = i32x4.extract_lane(xm, 0) + i32x4.extract_lane(xm, 1) + i32x4.extract_lane(xm, 2) + i32x4.extract_lane(xm, 3);
+    let ys = i32x4.extract_lane(ym, 0) + i32x4.extract_lane(ym, 1) + i32x4.extract_lane(ym, 2) + i32x4.extract_lane(ym, 3);
+    if ((Gx & 1) != 0) { // the odd last cell
+      const w = load<u64>(cells + (<usize>(Gx - 1) << 3));
+      xs += <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
+      ys += <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
+    }
+    m += run;
+    mxI += (rowMx << 3) + <i64>xs;
+    myI += <i64>(run * (k << 3)) + <i64>ys;
   }
   memory.fill(out, 0, N << 2);
   if (m == 0) return 0;
@@ -129,12 +151,15 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   const jHi = min(SIDE, <i32>Math.ceil((<f64>y1 - cy) * sy + C));
   if (iLo >= iHi || jLo >= jHi) return 1;
 
-  const colLen = Gy + 1;
-  const cols = work + <usize>align8((Gy + 1) * sw * 4); // per corner column: strips for a = xi and xi + 1
-  const rows = cols + <usize>align8((SIDE + 1) * 2 * colLen * 4); // the current corner row's two strips
+  // Per corner column bi and each of its two sample columns a = xi, xi + 1 (t = 0, 1): T[k] = set samples in
+  // [0, a) × [0, 8k) for the cell rows k = kt … kb + 1 (0 above, constant below), its cell column index (clamped to
+  // [cl, cr + 1], where the row strips are kept) and the mask of its cut cell's sub-columns < a & 7.
+  const tLen = kb - kt + 2;
+  const colT = work + <usize>align8((Gy + 1) * sw * 4);
+  const rows = colT + <usize>align8((SIDE + 1) * 2 * tLen * 4); // the current corner row's two strips
   const rows1 = rows + (<usize>sw << 2);
-  const xI = rows + <usize>align8(2 * sw * 4);
-  const xF = xI + <usize>align8((SIDE + 1) * 4);
+  const colMeta = rows + <usize>align8(2 * sw * 4); // per (bi, t): cell index (i32), strip index (i32), mask (u64)
+  const xF = colMeta + (SIDE + 1) * 2 * 16;
   const cor = xF + (SIDE + 1) * 8;
   const span = iHi - iLo + 1;
   for (let b = iLo; b <= iHi; b++) {
@@ -142,29 +167,42 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
     let xi = <i32>Math.floor(X);
     if (xi >= x1) xi = x1 - 1; // keep xi + 1 ≤ x1: X = x1 is xi = x1 − 1 with fraction 1
     const bi = b - iLo;
-    store<i32>(xI + (<usize>bi << 2), xi);
     store<f64>(xF + (<usize>bi << 3), X - <f64>xi);
-    const strip = cols + (<usize>(bi * 2 * colLen) << 2);
-    colStrip(strip, grid, Gx, Gy, xi, kt, kb);
-    colStrip(strip + (<usize>colLen << 2), grid, Gx, Gy, xi + 1, kt, kb);
+    for (let t = 0; t < 2; t++) {
+      const a = xi + t;
+      const ca = a >> 3, ua = a & 7;
+      const meta = colMeta + (<usize>(bi * 2 + t) << 4);
+      store<i32>(meta, min(ca, Gx - 1));
+      store<i32>(meta, min(max(ca, cl), cr + 1), 4);
+      store<u64>(meta, lowCols(ua), 8);
+      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, sat, sw, ca, lowCols(ua), kt, kb);
+    }
   }
   for (let c = jLo; c <= jHi; c++) {
     const Y = clampf(cy + (<f64>c - C) / sy, <f64>y0, <f64>y1);
     let yi = <i32>Math.floor(Y);
     if (yi >= y1) yi = y1 - 1;
     const fy = Y - <f64>yi;
-    rowStrip(rows, grid, Gx, yi, cl, cr);
-    rowStrip(rows1, grid, Gx, yi + 1, cl, cr);
+    // The two sample rows yi, yi + 1: cell row (clamped into the grid for the cut cell; into [kt, kb + 1] for T),
+    // sub-row mask, and the strip of whole cells left of each cell column.
+    const k0 = yi >> 3, k1 = (yi + 1) >> 3;
+    const m0 = lowRows(yi & 7), m1 = lowRows((yi + 1) & 7);
+    rowStrip(rows, grid, Gx, k0, m0, cl, cr);
+    rowStrip(rows1, grid, Gx, k1, m1, cl, cr);
+    const g0 = grid + (<usize>(min(k0, Gy - 1) * Gx) << 3), g1 = grid + (<usize>(min(k1, Gy - 1) * Gx) << 3);
+    const t0 = <usize>(min(max(k0, kt), kb + 1) - kt) << 2, t1 = <usize>(min(max(k1, kt), kb + 1) - kt) << 2;
     const base = cor + (<usize>((c - jLo) * span) << 3);
     for (let bi = 0; bi < span; bi++) {
-      const xi = load<i32>(xI + (<usize>bi << 2));
       const fx = load<f64>(xF + (<usize>bi << 3));
-      const ca = cols + (<usize>(bi * 2 * colLen) << 2);
-      const cb = ca + (<usize>colLen << 2);
-      const s00 = <f64>sampleIntegral(grid, Gx, sat, sw, ca, rows, xi, yi);
-      const s10 = <f64>sampleIntegral(grid, Gx, sat, sw, cb, rows, xi + 1, yi);
-      const s01 = <f64>sampleIntegral(grid, Gx, sat, sw, ca, rows1, xi, yi + 1);
-      const s11 = <f64>sampleIntegral(grid, Gx, sat, sw, cb, rows1, xi + 1, yi + 1);
+      const ma = colMeta + (<usize>bi << 5), mb = ma + 16;
+      const ta = colT + (<usize>(bi * 2 * tLen) << 2), tb = ta + (<usize>tLen << 2);
+      const cA = <usize>load<i32>(ma) << 3, sA = <usize>load<i32>(ma, 4) << 2, xA = load<u64>(ma, 8);
+      const cB = <usize>load<i32>(mb) << 3, sB = <usize>load<i32>(mb, 4) << 2, xB = load<u64>(mb, 8);
+      // S(a, b) = T_a[kb] + strip_b[ca] + popcnt(cut cell & sub-columns < a & 7 & sub-rows < b & 7).
+      const s00 = <f64>(load<i32>(ta + t0) + load<i32>(rows + sA) + <i32>popcnt(load<u64>(g0 + cA) & xA & m0));
+      const s10 = <f64>(load<i32>(tb + t0) + load<i32>(rows + sB) + <i32>popcnt(load<u64>(g0 + cB) & xB & m0));
+      const s01 = <f64>(load<i32>(ta + t1) + load<i32>(rows1 + sA) + <i32>popcnt(load<u64>(g1 + cA) & xA & m1));
+      const s11 = <f64>(load<i32>(tb + t1) + load<i32>(rows1 + sB) + <i32>popcnt(load<u64>(g1 + cB) & xB & m1));
       const ra = s00 + fx * (s10 - s00);
       const rb = s01 + fx * (s11 - s01);
       store<f64>(base + (<usize>bi << 3), ra + fy * (rb - ra));
@@ -183,47 +221,31 @@ function foldBytes(w: u64): u32 {
   return <u32>(f & 0xff);
 }
 
-/** dst[k] (k = 0 … Gy) = set samples of sample column range [8·(a >> 3), a) in cell rows [0, k). */
-function colStrip(dst: usize, grid: usize, Gx: i32, Gy: i32, a: i32, kt: i32, kb: i32): void {
-  const ca = a >> 3, ua = a & 7;
-  store<i32>(dst, 0);
-  if (ua == 0) {
-    for (let k = 1; k <= Gy; k++) store<i32>(dst + (<usize>k << 2), 0);
-    return;
-  }
-  const mask = lowCols(ua);
+/** dst[k − kt] (k = kt … kb + 1) = set samples in [0, a) × [0, 8k), a = 8·ca + the sub-columns in `mask`: the
+ * cell table's column ca plus the strip of cut cells (there is no ink outside cell rows kt … kb). */
+function colTable(dst: usize, grid: usize, Gx: i32, sat: usize, sw: i32, ca: i32, mask: u64, kt: i32, kb: i32): void {
   let acc = 0;
-  for (let k = 0; k < Gy; k++) {
-    if (k >= kt && k <= kb) acc += <i32>popcnt(load<u64>(grid + (<usize>(k * Gx + ca) << 3)) & mask);
-    store<i32>(dst + (<usize>(k + 1) << 2), acc);
+  const cell = grid + (<usize>min(ca, Gx - 1) << 3); // ca = Gx only with an empty mask
+  for (let k = kt; k <= kb + 1; k++) {
+    store<i32>(dst + (<usize>(k - kt) << 2), load<i32>(sat + (<usize>(k * sw + ca) << 2)) + acc);
+    if (k <= kb) acc += <i32>popcnt(load<u64>(cell + (<usize>(k * Gx) << 3)) & mask);
   }
 }
 
-/** dst[c] (c = 0 … Gx) = set samples of sample rows [8·(b >> 3), b) in cell columns [0, c). */
-function rowStrip(dst: usize, grid: usize, Gx: i32, b: i32, cl: i32, cr: i32): void {
-  const kb = b >> 3, vb = b & 7;
-  store<i32>(dst, 0);
-  if (vb == 0) {
-    for (let c = 1; c <= Gx; c++) store<i32>(dst + (<usize>c << 2), 0);
+/** dst[c] (c = cl … cr + 1) = set samples of the sub-rows in `mask` of cell row k, in cell columns [0, c) (no ink
+ * outside columns cl … cr). Nothing when the mask is empty (a row on a cell boundary). */
+function rowStrip(dst: usize, grid: usize, Gx: i32, k: i32, mask: u64, cl: i32, cr: i32): void {
+  let acc = 0;
+  if (mask == 0) {
+    for (let c = cl; c <= cr + 1; c++) store<i32>(dst + (<usize>c << 2), 0);
     return;
   }
-  const mask = lowRows(vb);
-  const cells = grid + (<usize>(kb * Gx) << 3);
-  let acc = 0;
-  for (let c = 0; c < Gx; c++) {
-    if (c >= cl && c <= cr) acc += <i32>popcnt(load<u64>(cells + (<usize>c << 3)) & mask);
-    store<i32>(dst + (<usize>(c + 1) << 2), acc);
+  const cells = grid + (<usize>(k * Gx) << 3);
+  for (let c = cl; c <= cr; c++) {
+    store<i32>(dst + (<usize>c << 2), acc);
+    acc += <i32>popcnt(load<u64>(cells + (<usize>c << 3)) & mask);
   }
-}
-
-/** Set samples in [0, a) × [0, b): whole cells (table) + the cut column's strip + the cut row's strip + the cut cell. */
-@inline
-function sampleIntegral(grid: usize, Gx: i32, sat: usize, sw: i32, col: usize, row: usize, a: i32, b: i32): i32 {
-  const ca = a >> 3, ua = a & 7, kb = b >> 3, vb = b & 7;
-  let v = load<i32>(sat + (<usize>(kb * sw + ca) << 2)) + load<i32>(col + (<usize>kb << 2)) +
-    load<i32>(row + (<usize>ca << 2));
-  if (ua != 0 && vb != 0) v += <i32>popcnt(load<u64>(grid + (<usize>(kb * Gx + ca) << 3)) & lowCols(ua) & lowRows(vb));
-  return v;
+  store<i32>(dst + (<usize>(cr + 1) << 2), acc);
 }
 
 /** out(i, j) = k·(corner differences), clamped to [0, 1], for the output block [iLo, iHi) × [jLo, jHi). */
@@ -242,9 +264,12 @@ function shrinkOut(out: usize, cor: usize, iLo: i32, iHi: i32, jLo: i32, jHi: i3
   }
 }
 
-@inline function inkAt(raster: usize, i: i32): f64 {
-  const v = <f64>load<f32>(raster + (<usize>i << 2));
-  return v > T ? v : 0;
+/** ink(v) of pixel i of a raster of V = f32 (the value) or u8 (value / 255): v > INK_THRESHOLD ? v : 0. */
+@inline function inkAt<V>(raster: usize, i: i32): f64 {
+  let v: f64;
+  if (sizeof<V>() == 1) v = <f64>load<u8>(raster + <usize>i) * (1.0 / 255.0);
+  else v = <f64>load<f32>(raster + (<usize>i << 2));
+  return v > INK_T ? v : 0;
 }
 
 /**
@@ -254,16 +279,27 @@ function shrinkOut(out: usize, cor: usize, iLo: i32, iHi: i32, jLo: i32, jHi: i3
  */
 export function coverageToMnist(out: usize, work: usize, raster: usize, width: i32,
   x0: i32, y0: i32, x1: i32, y1: i32): i32 {
+  return normalizeCoverage<f32>(out, work, raster, width, x0, y0, x1, y1);
+}
+
+/** coverageToMnist of a u8 raster, values / 255 (a small drawing's grid: strokes.ts rampRender). */
+export function coverageU8ToMnist(out: usize, work: usize, raster: usize, width: i32,
+  x0: i32, y0: i32, x1: i32, y1: i32): i32 {
+  return normalizeCoverage<u8>(out, work, raster, width, x0, y0, x1, y1);
+}
+
+function normalizeCoverage<V>(out: usize, work: usize, raster: usize, width: i32,
+  x0: i32, y0: i32, x1: i32, y1: i32): i32 {
   memory.fill(out, 0, N << 2);
   // Tighten: empty rows off the top and bottom, then the columns, row by row from either end.
-  while (y0 < y1 && !rowHasInk(raster, y0 * width, x0, x1)) y0++;
+  while (y0 < y1 && !rowHasInk<V>(raster, y0 * width, x0, x1)) y0++;
   if (y0 == y1) return 0;
-  while (!rowHasInk(raster, (y1 - 1) * width, x0, x1)) y1--;
+  while (!rowHasInk<V>(raster, (y1 - 1) * width, x0, x1)) y1--;
   let lo = x1, hi = x0;
   for (let y = y0; y < y1; y++) {
     const row = y * width;
-    for (let x = x0; x < lo; x++) if (inkAt(raster, row + x) > 0) { lo = x; break; }
-    for (let x = x1 - 1; x >= hi; x--) if (inkAt(raster, row + x) > 0) { hi = x + 1; break; }
+    for (let x = x0; x < lo; x++) if (inkAt<V>(raster, row + x) > 0) { lo = x; break; }
+    for (let x = x1 - 1; x >= hi; x--) if (inkAt<V>(raster, row + x) > 0) { hi = x + 1; break; }
   }
   x0 = lo;
   x1 = hi;
@@ -280,7 +316,7 @@ export function coverageToMnist(out: usize, work: usize, raster: usize, width: i
     store<f64>(cur, 0);
     let p: f64 = 0, q: f64 = 0;
     for (let x = 0; x < w; x++) {
-      const a = inkAt(raster, src + x);
+      const a = inkAt<V>(raster, src + x);
       p += a;
       q += a * <f64>(x0 + x);
       peak = a > peak ? a : peak;
@@ -293,12 +329,12 @@ export function coverageToMnist(out: usize, work: usize, raster: usize, width: i
   if (!isFinite(m + mx + my)) return 0;
   const cx = mx / m, cy = my / m;
   // Sub-pixel extent (normalize.ts): the box less the uncovered parts of its edge lines, relative to the peak.
-  const ex = extent(w, lineMax(raster, x0, width, y0, y1), lineMax(raster, x1 - 1, width, y0, y1), peak);
-  const ey = extent(h, lineMax(raster, y0 * width, 1, x0, x1), lineMax(raster, (y1 - 1) * width, 1, x0, x1), peak);
+  const ex = extent(w, lineMax<V>(raster, x0, width, y0, y1), lineMax<V>(raster, x1 - 1, width, y0, y1), peak);
+  const ey = extent(h, lineMax<V>(raster, y0 * width, 1, x0, x1), lineMax<V>(raster, (y1 - 1) * width, 1, x0, x1), peak);
   const s = INK_BOX / max(ex, ey);
   const tail = work + (<usize>((h + 1) * sw) << 3);
   if (s > 1) {
-    enlarge(out, tail, raster, width, x0, y0, x1, y1, cx, cy, s);
+    enlarge<V>(out, tail, raster, width, x0, y0, x1, y1, cx, cy, s);
     return 1;
   }
   const sx = max(s, 1.0 / <f64>w), sy = max(s, 1.0 / <f64>h);
@@ -340,8 +376,8 @@ export function coverageToMnist(out: usize, work: usize, raster: usize, width: i
   return 1;
 }
 
-function rowHasInk(raster: usize, row: i32, x0: i32, x1: i32): bool {
-  for (let k = row + x0, e = row + x1; k < e; k++) if (inkAt(raster, k) > 0) return true;
+function rowHasInk<V>(raster: usize, row: i32, x0: i32, x1: i32): bool {
+  for (let k = row + x0, e = row + x1; k < e; k++) if (inkAt<V>(raster, k) > 0) return true;
   return false;
 }
 
@@ -350,10 +386,10 @@ function rowHasInk(raster: usize, row: i32, x0: i32, x1: i32): bool {
 }
 
 /** The largest ink value at base + step·b, …, base + step·(e − 1). */
-function lineMax(raster: usize, base: i32, step: i32, b: i32, e: i32): f64 {
+function lineMax<V>(raster: usize, base: i32, step: i32, b: i32, e: i32): f64 {
   let c: f64 = 0;
   for (let k = base + step * b, end = base + step * e; k < end; k += step) {
-    const v = inkAt(raster, k);
+    const v = inkAt<V>(raster, k);
     if (v > c) c = v;
   }
   return c;
@@ -364,7 +400,7 @@ function lineMax(raster: usize, base: i32, step: i32, b: i32, e: i32): f64 {
  * the source at the centre of its covered part), cov = |[j, j + 1) ∩ [A, B)|, A = s·(x0 − cx) + 14.5, the sample
  * position clamped to the crop's outer pixel centres. tables: 4 × 2·28 f64 (indices stored as f64).
  */
-function enlarge(out: usize, tables: usize, raster: usize, width: i32, x0: i32, y0: i32, x1: i32, y1: i32,
+function enlarge<V>(out: usize, tables: usize, raster: usize, width: i32, x0: i32, y0: i32, x1: i32, y1: i32,
   cx: f64, cy: f64, s: f64): void {
   const I0 = tables, I1 = I0 + 2 * SIDE * 8, W0 = I1 + 2 * SIDE * 8, W1 = W0 + 2 * SIDE * 8;
   upTable(I0, I1, W0, W1, 0, x0, x1, cx, s);
@@ -377,8 +413,8 @@ function enlarge(out: usize, tables: usize, raster: usize, width: i32, x0: i32, 
       const ix = <usize>i << 3;
       const wx0 = load<f64>(W0 + ix), wx1 = load<f64>(W1 + ix);
       const i0 = <i32>load<f64>(I0 + ix), i1 = <i32>load<f64>(I1 + ix);
-      const v = wy0 * (wx0 * inkAt(raster, r0 + i0) + wx1 * inkAt(raster, r0 + i1)) +
-        wy1 * (wx0 * inkAt(raster, r1 + i0) + wx1 * inkAt(raster, r1 + i1));
+      const v = wy0 * (wx0 * inkAt<V>(raster, r0 + i0) + wx1 * inkAt<V>(raster, r0 + i1)) +
+        wy1 * (wx0 * inkAt<V>(raster, r1 + i0) + wx1 * inkAt<V>(raster, r1 + i1));
       store<f32>(out + (<usize>(j * SIDE + i) << 2), <f32>(v < 1 ? v : 1));
     }
   }
@@ -416,7 +452,7 @@ function upTable(I0: usize, I1: usize, W0: usize, W1: usize, at: i32, lo: i32, h
  */
 export function rasterInkBox(box: usize, raster: usize, width: i32, height: i32): i32 {
   let x0 = width, y0 = height, x1 = 0, y1 = 0;
-  const t = f32x4.splat(<f32>T);
+  const t = f32x4.splat(<f32>INK_T);
   for (let y = 0; y < height; y++) {
     const row = raster + (<usize>(y * width) << 2);
     let x = 0;
@@ -425,11 +461,11 @@ export function rasterInkBox(box: usize, raster: usize, width: i32, height: i32)
     for (; x + 4 <= width; x += 4) {
       if (v128.any_true(f32x4.gt(v128.load(row + (<usize>x << 2)), t))) break;
     }
-    for (; x < width; x++) if (<f64>load<f32>(row + (<usize>x << 2)) > T) { any = true; break; }
+    for (; x < width; x++) if (<f64>load<f32>(row + (<usize>x << 2)) > INK_T) { any = true; break; }
     if (!any) continue;
     if (x < x0) x0 = x;
     let e = width - 1;
-    while (!(<f64>load<f32>(row + (<usize>e << 2)) > T)) e--;
+    while (!(<f64>load<f32>(row + (<usize>e << 2)) > INK_T)) e--;
     if (e + 1 > x1) x1 = e + 1;
     if (y < y0) y0 = y;
     y1 = y + 1;
@@ -459,7 +495,7 @@ export function areaDownsample(dst: usize, acc: usize, raster: usize, width: i32
       const row = y * width;
       // Walk the row's pixels once, splitting each between the (at most two) cells it overlaps.
       for (let x = x0; x < x1; x++) {
-        const v = inkAt(raster, row + x);
+        const v = inkAt<f32>(raster, row + x);
         if (v == 0) continue;
         const u = (<f64>(x - x0)) / g;
         const i = <i32>Math.floor(u);

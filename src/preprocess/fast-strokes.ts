@@ -21,6 +21,9 @@ import { INK_THRESHOLD, SIDE, type CanvasSpec } from './spec.js';
 export const GRID_CELLS = 40;
 /** A working box grows to this multiple of the ink's extent on the axis it outgrew. */
 export const GROW = 1.5;
+/** A working box up to this many canvas px a side uses cells of one pixel holding the reference's own coverage (a byte
+ * a pixel: ≤ 16 KB): small drawings, whose output pixels span only a few canvas pixels, come out as the reference's. */
+export const RAMP_SIDE = 128;
 /** Most cells a grid may have (512 KB), however large the canvas and thin the brush. */
 const MAX_CELLS = 256 * 256;
 /** Raster inputs whose ink box is longer than this are area-resampled down to it first. */
@@ -346,7 +349,7 @@ export class StrokeSession {
     if (this.g === 1) {
       // Cells are canvas pixels holding the reference's own coverage: normalised exactly as normalize.ts does.
       const work = pre.scratch(core.coverageWorkBytes(this.Gx, this.Gy));
-      ok = core.coverageToMnist(pre.outPtr, work, this.grid, this.Gx, 0, 0, this.Gx, this.Gy);
+      ok = core.coverageU8ToMnist(pre.outPtr, work, this.grid, this.Gx, 0, 0, this.Gx, this.Gy);
     } else {
       // When all points lie on the canvas, the ink's extent from them (the capsules' true edges, what the reference's
       // sub-pixel extent measures) and the reference's pixel box (rows and columns with coverage > INK_THRESHOLD, out
@@ -434,9 +437,9 @@ export class StrokeSession {
     this.rendered = this.count;
   }
 
-  /** Takes the new working box, with a zeroed grid: 8 bytes per cell of samples, or 4 per pixel when g = 1. */
+  /** Takes the new working box, with a zeroed grid: 8 bytes per cell of samples, or 1 per pixel when g = 1. */
   private reset(box: Box): void {
-    const bytes = box.Gx * box.Gy * (box.g === 1 ? 4 : 8);
+    const bytes = box.Gx * box.Gy * (box.g === 1 ? 1 : 8);
     const pool = this.pre.pool;
     if (bytes > this.gridBytes) {
       if (this.gridBytes > 0) pool.release(this.grid, this.gridBytes);
@@ -458,9 +461,9 @@ interface Box { g: number; x0: number; y0: number; Gx: number; Gy: number }
 /**
  * The working box after the ink box grew to [ix0, ix1) × [iy0, iy1) (canvas px, clipped to the canvas W×H): `old`
  * if it still holds it; else, on each axis the ink left it by, extended past the ink by (GROW − 1)× the ink's extent
- * there (centred around a first ink box), clipped to the canvas. Cell size g: the longer side in GRID_CELLS cells,
- * at most the brush (≥ 8 samples across a stroke), at least 1 px, coarse enough for MAX_CELLS; g = 1 snaps the box
- * to whole pixels. Since the ink must grow by GROW× on an axis to leave it again, and the box never exceeds the
+ * there (centred around a first ink box), clipped to the canvas. Cell size g: 1 (pixels, snapped to whole ones) up to
+ * RAMP_SIDE px a side; beyond, the longer side in GRID_CELLS cells, at most the brush (≥ 8 samples across a stroke),
+ * coarse enough for MAX_CELLS, and never exactly 1, which means pixels. Since the ink must grow by GROW× on an axis to leave it again, and the box never exceeds the
  * canvas, a drawing sees O(log(canvas / brush)) boxes per axis.
  */
 export function growBox(old: Box | undefined, ix0: number, iy0: number, ix1: number, iy1: number,
@@ -475,7 +478,8 @@ export function growBox(old: Box | undefined, ix0: number, iy0: number, ix1: num
   let [x0, x1] = axis(ix0, ix1, old?.x0, old === undefined ? undefined : old.x0 + old.Gx * old.g, W);
   let [y0, y1] = axis(iy0, iy1, old?.y0, old === undefined ? undefined : old.y0 + old.Gy * old.g, H);
   const Lx = x1 - x0, Ly = y1 - y0;
-  const g = Math.max(1, Math.min(Math.max(Lx, Ly) / GRID_CELLS, brush), Math.sqrt((Lx * Ly) / MAX_CELLS));
+  const g = Math.max(Lx, Ly) <= RAMP_SIDE ? 1
+    : Math.max(1.000001, Math.min(Math.max(Lx, Ly) / GRID_CELLS, brush), Math.sqrt((Lx * Ly) / MAX_CELLS));
   if (g === 1) {
     x0 = Math.floor(x0);
     y0 = Math.floor(y0);

@@ -57,6 +57,7 @@ export interface CoreExports {
   bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
     hS: number): number;
   coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
+  coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
   areaDownsample(dst: Ptr, acc: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number,
     g: number, gw: number, gh: number): void;
