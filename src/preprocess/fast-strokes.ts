@@ -11,9 +11,7 @@
 // point by point, so the result depends on the points alone, not on how they were split into messages. When g = 1
 // the cells are the canvas's pixels and hold the reference's own anti-aliased coverage (rampRender).
 
-import type { CoreExports } from '../wasm/core.js';
-import { Arena } from '../wasm/arena.js';
-import { BlockPool, blockClass } from './block-pool.js';
+import { BlockPool, BumpAllocator, blockClass, type ByteAllocator } from './block-pool.js';
 import type { InkPolarity } from './image-data.js';
 import { INK_THRESHOLD, SIDE, type CanvasSpec } from './spec.js';
 
@@ -29,6 +27,29 @@ const MAX_CELLS = 256 * 256;
 /** Raster inputs whose ink box is longer than this are area-resampled down to it first. */
 export const RASTER_SIDE = 512;
 const N = SIDE * SIDE;
+
+type Ptr = number;
+
+/** The exports of the wasm core this module calls (assembly/index.ts; src/wasm/core.ts's CoreExports has them all).
+ * Declared here, not imported, so src/preprocess/ depends on nothing else in src/. */
+export interface PreprocessCore {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): Ptr;
+  strokeRender(grid: Ptr, Gx: number, Gy: number, x0: number, y0: number, h: number, W: number, H: number, r: number,
+    pts: Ptr, from: number, to: number): void;
+  rampRender(raster: Ptr, Gx: number, Gy: number, ox: number, oy: number, W: number, H: number, r: number,
+    pts: Ptr, from: number, to: number): void;
+  bitsWorkBytes(Gx: number, Gy: number): number;
+  coverageWorkBytes(w: number, h: number): number;
+  bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
+    hS: number): number;
+  coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
+  coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
+  rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
+  areaDownsample(dst: Ptr, acc: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number,
+    g: number, gw: number, gh: number): void;
+  rgbaCoverage(dst: Ptr, rgba: Ptr, n: number, dark: number): void;
+}
 
 /** Typed views of linear memory, re-made when memory.grow has detached the old buffer. */
 class Views {
@@ -51,8 +72,8 @@ class Views {
 
 /**
  * The preprocessing of one wasm core instance: many StrokeSessions, and the raster paths, sharing one workspace.
- * Pass the Arena other users of the same core allocate from (two arenas on one core would overlap); without one, the
- * core is assumed to be this preprocessor's alone.
+ * Pass the allocator other users of the same core take memory from (src/wasm/arena.ts's Arena: two allocators on one
+ * core would overlap); without one, the core is assumed to be this preprocessor's alone.
  */
 export class FastPreprocessor {
   readonly pool: BlockPool;
@@ -62,7 +83,7 @@ export class FastPreprocessor {
   private scratchPtr = 0;
   private scratchBytes = 0;
 
-  constructor(readonly core: CoreExports, arena: Arena = new Arena(core)) {
+  constructor(readonly core: PreprocessCore, arena: ByteAllocator = new BumpAllocator(core.memory, core.heapBase())) {
     this.pool = new BlockPool(arena);
     this.views = new Views(core.memory);
     this.outPtr = arena.bytes(N * 4);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Random } from '../../src/random.js';
 import { loadCore } from '../../src/wasm/core.js';
+import { Arena } from '../../src/wasm/arena.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { train } from '../../src/train/trainer.js';
 import type { Mlp } from '../../src/nn/mlp.js';
@@ -296,6 +297,23 @@ describe('StrokeSession behaviour', () => {
     const grown = pre.pool.stats.reserved - before;
     expect(grown).toBeLessThanOrEqual(100 * 16 * 1024); // one round's worth; later rounds reuse it
     expect(pre.pool.stats.inUse).toBeLessThan(before + 1); // nothing of theirs is still held
+  });
+
+  it('shares a core with other users of its Arena without touching their buffers', async () => {
+    const core = await loadCore();
+    const arena = new Arena(core);
+    const mine = arena.f32(5000);
+    mine.data.forEach((_, i, a) => { a[i] = i; });
+    const shared = new FastPreprocessor(core, arena);
+    const strokes = place(6, { x: 40, y: 30, w: 180, h: 220 }, new Random(6));
+    const sessions = Array.from({ length: 50 }, () => shared.session(DEFAULT));
+    for (const s of sessions) for (const st of strokes) s.addStroke(st);
+    const got = new Float32Array(N);
+    sessions[49]!.toMnist(got);
+    expect(got).toEqual(fast(strokes, DEFAULT).out);
+    const after = arena.f32(10); // the arena still hands out memory past everything the sessions took
+    expect(after.ptr).toBeGreaterThan(mine.ptr);
+    expect(mine.data.every((v, i) => v === i)).toBe(true);
   });
 
   it('rejects bad input with a specific message and leaves the drawing unchanged', () => {
