@@ -57,9 +57,10 @@ export function coverageWorkBytes(w: i32, h: i32): i32 {
  * corner columns and rows, prefix strips of the partial cells they cut (masked popcounts), plus the cut cell.
  */
 export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i32, exS: f64, eyS: f64,
-  wS: f64, hS: f64): i32 {
-  const sw = Gx + 1;
-  const sat = work; // i32 (Gy + 1) × (Gx + 1): set samples in cells [0, c) × [0, k)
+  wS: f64, hS: f64, c0: i32, k0: i32, c1: i32, k1: i32): i32 {
+  // Only cells [c0, c1) × [k0, k1) may hold ink (the host's ink box): a working box is up to GROW² the ink's area.
+  const sw = c1 - c0 + 1;
+  const sat = work; // i32 (k1 − k0 + 1) × (c1 − c0 + 1): set samples in cells [c0, c) × [k0, k)
   // Pass 1: the table, the mass and the first moments (Σ over set samples of their sample coordinates, exact in
   // integers: a cell's own moment is Σ 2^j·popcnt(cell & mask_j) over the bits j of the sub-column index), the cell box.
   // Per cell: one scalar popcount for the table and Σ p·8c; the in-cell moments two cells at a time with SIMD byte
@@ -70,22 +71,22 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   const vX1 = i64x2.splat(<i64>X1), vX2 = i64x2.splat(<i64>X2), vX4 = i64x2.splat(<i64>X4);
   const ramp = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
   const ones = i16x8.splat(1);
-  const pairs = Gx >> 1;
-  for (let c = 0; c <= Gx; c++) store<i32>(sat + (<usize>c << 2), 0);
-  for (let k = 0; k < Gy; k++) {
-    const cells = grid + ((<usize>k * Gx) << 3);
-    const prev = sat + ((<usize>k * sw) << 2);
+  const pairs = (c1 - c0) >> 1;
+  for (let c = 0; c < sw; c++) store<i32>(sat + (<usize>c << 2), 0);
+  for (let k = k0; k < k1; k++) {
+    const cells = grid + ((<usize>(k * Gx + c0)) << 3);
+    const prev = sat + ((<usize>(k - k0) * sw) << 2);
     const row = prev + (<usize>sw << 2);
     store<i32>(row, 0);
     let run = 0;
     let rowMx: i64 = 0;
-    for (let c = 0; c < Gx; c++) {
+    for (let c = 0; c < c1 - c0; c++) {
       const p = <i32>popcnt(load<u64>(cells + (<usize>c << 3)));
       run += p;
-      rowMx += <i64>(p * c);
+      rowMx += <i64>(p * (c + c0));
       if (p != 0) {
-        if (c < cl) cl = c;
-        if (c > cr) cr = c;
+        if (c + c0 < cl) cl = c + c0;
+        if (c + c0 > cr) cr = c + c0;
       }
       store<i32>(row + (<usize>(c + 1) << 2), load<i32>(prev + (<usize>(c + 1) << 2)) + run);
     }
@@ -109,8 +110,8 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
     const ym = i32x4.dot_i16x8_s(sub16, ramp);
     let xs = i32x4.extract_lane(xm, 0) + i32x4.extract_lane(xm, 1) + i32x4.extract_lane(xm, 2) + i32x4.extract_lane(xm, 3);
     let ys = i32x4.extract_lane(ym, 0) + i32x4.extract_lane(ym, 1) + i32x4.extract_lane(ym, 2) + i32x4.extract_lane(ym, 3);
-    if ((Gx & 1) != 0) { // the odd last cell
-      const w = load<u64>(cells + (<usize>(Gx - 1) << 3));
+    if (((c1 - c0) & 1) != 0) { // the odd last cell
+      const w = load<u64>(cells + (<usize>(c1 - c0 - 1) << 3));
       xs += <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
       ys += <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
     }
@@ -155,10 +156,10 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   // [0, a) × [0, 8k) for the cell rows k = kt … kb + 1 (0 above, constant below), its cell column index (clamped to
   // [cl, cr + 1], where the row strips are kept) and the mask of its cut cell's sub-columns < a & 7.
   const tLen = kb - kt + 2;
-  const colT = work + <usize>align8((Gy + 1) * sw * 4);
+  const colT = work + <usize>align8((k1 - k0 + 1) * sw * 4);
   const rows = colT + <usize>align8((SIDE + 1) * 2 * tLen * 4); // the current corner row's two strips
-  const rows1 = rows + (<usize>sw << 2);
-  const colMeta = rows + <usize>align8(2 * sw * 4); // per (bi, t): cell index (i32), strip index (i32), mask (u64)
+  const rows1 = rows + (<usize>(Gx + 1) << 2);
+  const colMeta = rows + <usize>align8(2 * (Gx + 1) * 4); // per (bi, t): cell index, strip index (i32), mask (u64)
   const xF = colMeta + (SIDE + 1) * 2 * 16;
   const cor = xF + (SIDE + 1) * 8;
   const span = iHi - iLo + 1;
@@ -175,7 +176,7 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
       store<i32>(meta, min(ca, Gx - 1));
       store<i32>(meta, min(max(ca, cl), cr + 1), 4);
       store<u64>(meta, lowCols(ua), 8);
-      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, sat, sw, ca, lowCols(ua), kt, kb);
+      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, sat, sw, ca, lowCols(ua), kt, kb, c0, k0, c1);
     }
   }
   for (let c = jLo; c <= jHi; c++) {
@@ -223,11 +224,13 @@ function foldBytes(w: u64): u32 {
 
 /** dst[k − kt] (k = kt … kb + 1) = set samples in [0, a) × [0, 8k), a = 8·ca + the sub-columns in `mask`: the
  * cell table's column ca plus the strip of cut cells (there is no ink outside cell rows kt … kb). */
-function colTable(dst: usize, grid: usize, Gx: i32, sat: usize, sw: i32, ca: i32, mask: u64, kt: i32, kb: i32): void {
+function colTable(dst: usize, grid: usize, Gx: i32, sat: usize, sw: i32, ca: i32, mask: u64, kt: i32, kb: i32,
+  c0: i32, k0: i32, c1: i32): void {
   let acc = 0;
   const cell = grid + (<usize>min(ca, Gx - 1) << 3); // ca = Gx only with an empty mask
+  const sc = min(max(ca, c0), c1) - c0; // the table is 0 left of c0 and constant right of c1
   for (let k = kt; k <= kb + 1; k++) {
-    store<i32>(dst + (<usize>(k - kt) << 2), load<i32>(sat + (<usize>(k * sw + ca) << 2)) + acc);
+    store<i32>(dst + (<usize>(k - kt) << 2), load<i32>(sat + (<usize>((k - k0) * sw + sc) << 2)) + acc);
     if (k <= kb) acc += <i32>popcnt(load<u64>(cell + (<usize>(k * Gx) << 3)) & mask);
   }
 }

@@ -42,7 +42,7 @@ export interface PreprocessCore {
   bitsWorkBytes(Gx: number, Gy: number): number;
   coverageWorkBytes(w: number, h: number): number;
   bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
-    hS: number): number;
+    hS: number, c0: number, k0: number, c1: number, k1: number): number;
   coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
@@ -389,8 +389,16 @@ export class StrokeSession {
         pw = px(this.minX, this.maxX, W) / h;
         ph = px(this.minY, this.maxY, H) / h;
       }
+      // The cells the ink box covers (the box is up to GROW× the ink per axis): only they are scanned.
+      const R = r + 1, g = this.g;
+      const cell = (v: number, lo: number, n: number, up: boolean): number =>
+        Math.min(n, Math.max(0, (up ? Math.ceil : Math.floor)((v - lo) / g)));
+      const c0 = cell(Math.max(0, this.minX - R), this.bx0, this.Gx, false);
+      const c1 = cell(Math.min(W, this.maxX + R), this.bx0, this.Gx, true);
+      const k0 = cell(Math.max(0, this.minY - R), this.by0, this.Gy, false);
+      const k1 = cell(Math.min(H, this.maxY + R), this.by0, this.Gy, true);
       const work = pre.scratch(core.bitsWorkBytes(this.Gx, this.Gy));
-      ok = core.bitsToMnist(pre.outPtr, work, this.grid, this.Gx, this.Gy, ex, ey, pw, ph);
+      ok = core.bitsToMnist(pre.outPtr, work, this.grid, this.Gx, this.Gy, ex, ey, pw, ph, c0, k0, c1, k1);
     }
     pre.copyOut(out);
     return ok !== 0;

@@ -55,7 +55,7 @@ export interface CoreExports {
   bitsWorkBytes(Gx: number, Gy: number): number;
   coverageWorkBytes(w: number, h: number): number;
   bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
-    hS: number): number;
+    hS: number, c0: number, k0: number, c1: number, k1: number): number;
   coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
