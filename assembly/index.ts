@@ -12,6 +12,9 @@ export { softmaxForward, softmaxForwardScalar, softmaxCrossEntropyForward, softm
          softmaxCrossEntropyForwardScalar, softmaxCrossEntropyBackwardScalar } from "./kernels/softmax-xent";
 export { sgdMomentumStep, sgdMomentumStepScalar, adamStep, adamStepScalar } from "./kernels/optim";
 export { argmax, argmaxScalar } from "./kernels/argmax";
+export { strokeRender, rampRender } from "./kernels/strokes";
+export { bitsWorkBytes, coverageWorkBytes, bitsToMnist, coverageToMnist, coverageU8ToMnist, rasterInkBox, areaDownsample,
+         rgbaCoverage } from "./kernels/mnist";
 
 /** First free byte after the module's static data: the host's arena starts here. */
 export function heapBase(): usize {

@@ -1,4 +1,5 @@
-// Preprocessing latency on the live path: StrokeRaster.extend with 4 new points, normalizeToMnist of a typical digit
+// Preprocessing latency on the live path, the TS reference path and the wasm fast path (fast-strokes.ts) in the same
+// run: StrokeRaster.extend / StrokeSession.extend with 4 new points, normalizeToMnist of a typical digit
 // (a figure-eight, ink box ≈ 120×180 on the default 280×280 canvas, brush 18), and both together (one pen-move
 // update), plus the from-scratch and one-shot paths. Validates against the plain oracles in src/preprocess/reference.ts
 // first, then times (median, p10–p90 of single calls in interleaved rounds, one thread). Prints a table and writes
@@ -10,6 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { SIDE, StrokeRaster, normalizeToMnist, rasterizeStrokes, type CanvasSpec } from '../src/preprocess/index.js';
 import { normalizeReference, rasterizeReference } from '../src/preprocess/reference.js';
+import { FastPreprocessor, type StrokeSession } from '../src/preprocess/fast-strokes.js';
+import { loadCore } from '../src/wasm/core.js';
 
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 1500); // per case, over all rounds
 type Pt = readonly [number, number];
@@ -103,6 +106,36 @@ function extendRunner(spec: CanvasSpec, path: Pt[]): { step: () => void; raster:
   return { step, raster };
 }
 
+/** The wasm fast path, streamed like extendRunner. */
+function sessionRunner(session: StrokeSession, path: Pt[]): () => void {
+  const chunks: Float64Array[] = [];
+  for (let i = 1; i + 4 <= path.length; i += 4) chunks.push(Float64Array.from(path.slice(i, i + 4).flat()));
+  let next = 0;
+  return (): void => {
+    if (next === 0) {
+      session.clear();
+      session.begin(path[0]![0], path[0]![1]);
+    }
+    session.extend(chunks[next]!);
+    next = (next + 1) % chunks.length;
+  };
+}
+
+/** Mean and max |fast − reference| of the whole path's 28×28, and the session's bytes. */
+function validateFast(session: StrokeSession, spec: CanvasSpec, path: Pt[]): void {
+  session.clear();
+  session.addStroke(path);
+  const a = new Float32Array(SIDE * SIDE), b = new Float32Array(SIDE * SIDE);
+  session.toMnist(a);
+  const whole = rasterizeStrokes([path], spec);
+  normalizeToMnist(whole.pixels, spec.width, spec.height, b, whole.bbox);
+  let sum = 0, max = 0;
+  for (let i = 0; i < a.length; i++) { const e = Math.abs(a[i]! - b[i]!); sum += e; max = Math.max(max, e); }
+  check(`wasm session ${spec.width}×${spec.height} vs TS path`, sum / a.length <= 0.02 && max <= 0.15,
+    `mean ${(sum / a.length).toFixed(4)}, max ${max.toFixed(3)}, ${session.bytes} bytes, ${session.renders} renders`);
+}
+
+const pre = new FastPreprocessor(await loadCore());
 const out = new Float32Array(SIDE * SIDE);
 for (const k of [1, 2]) {
   const spec: CanvasSpec = { width: 280 * k, height: 280 * k, brush: 18 * k };
@@ -121,6 +154,24 @@ for (const k of [1, 2]) {
     upd.step();
     upd.raster.toMnist(out); // the live path: the raster's own table
   });
+  const session = pre.session(spec);
+  validateFast(session, spec, path);
+  const fastStep = sessionRunner(session, path);
+  bench(`wasm session: extend(4 points) ${tag}`, fastStep);
+  const live = pre.session(spec);
+  const liveStep = sessionRunner(live, path);
+  bench(`wasm live update: extend(4) + toMnist ${tag}`, () => {
+    liveStep();
+    live.toMnist(out);
+  });
+  bench(`wasm toMnist, unchanged drawing ${tag}`, () => session.toMnist(out));
+  bench(`wasm one-shot: session + addStroke + toMnist ${tag}`, () => {
+    const s = pre.session(spec);
+    s.addStroke(path);
+    s.toMnist(out);
+    s.free();
+  });
+  bench(`wasm rasterToMnist ${tag}`, () => pre.rasterToMnist(copy, spec.width, spec.height, out));
   const reps = 10;
   bench(`normalizeToMnist, unchanged raster ${tag}`, () => {
     for (let i = 0; i < reps; i++) full.toMnist(out);
