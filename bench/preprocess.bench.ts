@@ -165,6 +165,16 @@ for (const k of [1, 2]) {
     live.toMnist(out);
   });
   bench(`wasm toMnist, unchanged drawing ${tag}`, () => session.toMnist(out));
+  // The normaliser itself on a drawing that did change (cached results are only for unchanged ones): the session's
+  // stroke extended by its own last point, a zero-length segment that marks its rows dirty and draws nothing new.
+  const redo = pre.session(spec);
+  redo.begin(path[0]![0], path[0]![1]);
+  redo.extend(path.slice(1).flat());
+  const last = path[path.length - 1]!;
+  bench(`wasm toMnist after a no-op extend(1) ${tag}`, () => {
+    redo.extend(last);
+    redo.toMnist(out);
+  });
   bench(`wasm one-shot: session + addStroke + toMnist ${tag}`, () => {
     const s = pre.session(spec);
     s.addStroke(path);

@@ -38,9 +38,13 @@ const TAIL_BYTES = align8((SIDE + 1) * 4) + (SIDE + 1) * 8 + (SIDE + 1) * (SIDE 
 
 /** Bytes of `work` bitsToMnist needs for a Gx×Gy grid. */
 export function bitsWorkBytes(Gx: i32, Gy: i32): i32 {
-  return align8((Gy + 1) * (Gx + 1) * 4) + align8((SIDE + 1) * 2 * (Gy + 1) * 4) + align8(2 * (Gx + 1) * 4) +
-    (SIDE + 1) * 2 * 16 + TAIL_BYTES;
+  return align8((SIDE + 1) * 2 * (Gy + 1) * 4) + align8(2 * (Gx + 1) * 4) + (SIDE + 1) * 2 * 16 + TAIL_BYTES;
 }
+
+// `stats` of bitsToMnist, kept by the host beside the grid between calls, Gy·(ROW_STATS + 4·(Gx + 1)) bytes: per cell
+// row its set samples (i32), first and last non-empty cell (i32; Gx, −1 when empty), Σ in-cell sub-row index (i32),
+// Σ sample x coordinate (i64); then per cell row its Gx + 1 cell prefix counts (i32).
+const ROW_STATS = 24;
 
 /** Bytes of `work` coverageToMnist needs for a crop of w×h pixels. */
 export function coverageWorkBytes(w: i32, h: i32): i32 {
@@ -53,71 +57,30 @@ export function coverageWorkBytes(w: i32, h: i32): i32 {
  * box does (from the points: the true capsule edges), else ≤ 0; wS, hS likewise the reference's pixel box, whose
  * sides set the scale of a side thinner than one output pixel (sx ≥ 1/w). Returns 0 (out all zeros) when no sample
  * is set.
- * Every integral is exact at sample resolution: a cell summed-area table for whole cells, plus, for the ≤ 29·2
- * corner columns and rows, prefix strips of the partial cells they cut (masked popcounts), plus the cut cell.
+ * `stats` (ROW_STATS above) caches per cell row its mass, moments, cell span and cell prefix counts; only the rows
+ * [d0, d1) are rescanned (the host passes the rows changed since the last call on this grid, all after a reset).
+ * Every integral is exact at sample resolution: per-row cell prefix counts summed down a column for whole cells, plus,
+ * for the ≤ 29·2 corner columns and rows, prefix strips of the partial cells they cut (masked popcounts), plus the cut
+ * cell.
  */
 export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i32, exS: f64, eyS: f64,
-  wS: f64, hS: f64, c0: i32, k0: i32, c1: i32, k1: i32): i32 {
-  // Only cells [c0, c1) × [k0, k1) may hold ink (the host's ink box): a working box is up to GROW² the ink's area.
-  const sw = c1 - c0 + 1;
-  const sat = work; // i32 (k1 − k0 + 1) × (c1 − c0 + 1): set samples in cells [c0, c) × [k0, k)
-  // Pass 1: the table, the mass and the first moments (Σ over set samples of their sample coordinates, exact in
-  // integers: a cell's own moment is Σ 2^j·popcnt(cell & mask_j) over the bits j of the sub-column index), the cell box.
-  // Per cell: one scalar popcount for the table and Σ p·8c; the in-cell moments two cells at a time with SIMD byte
-  // popcounts: x: Σ_u u·bit = popcnt(& X1) + 2·popcnt(& X2) + 4·popcnt(& X4); y: the per-sub-row counts, summed over
-  // the row, dotted with 0 … 7 once per row.
+  wS: f64, hS: f64, c0: i32, k0: i32, c1: i32, k1: i32, stats: usize, d0: i32, d1: i32): i32 {
+  // Only cells [c0, c1) × [k0, k1) may hold ink (the host's ink box).
+  const pre = stats + <usize>(Gy * ROW_STATS); // i32 Gy × (Gx + 1): set samples in cells [0, c) of row k
+  for (let k = max(d0, 0), ke = min(d1, Gy); k < ke; k++) rowScan(stats, pre, grid, Gx, k);
   let m: i64 = 0, mxI: i64 = 0, myI: i64 = 0;
   let cl = Gx, cr = -1, kt = Gy, kb = -1;
-  const vX1 = i64x2.splat(<i64>X1), vX2 = i64x2.splat(<i64>X2), vX4 = i64x2.splat(<i64>X4);
-  const ramp = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
-  const ones = i16x8.splat(1);
-  const pairs = (c1 - c0) >> 1;
-  for (let c = 0; c < sw; c++) store<i32>(sat + (<usize>c << 2), 0);
   for (let k = k0; k < k1; k++) {
-    const cells = grid + ((<usize>(k * Gx + c0)) << 3);
-    const prev = sat + ((<usize>(k - k0) * sw) << 2);
-    const row = prev + (<usize>sw << 2);
-    store<i32>(row, 0);
-    let run = 0;
-    let rowMx: i64 = 0;
-    for (let c = 0; c < c1 - c0; c++) {
-      const p = <i32>popcnt(load<u64>(cells + (<usize>c << 3)));
-      run += p;
-      rowMx += <i64>(p * (c + c0));
-      if (p != 0) {
-        if (c + c0 < cl) cl = c + c0;
-        if (c + c0 > cr) cr = c + c0;
-      }
-      store<i32>(row + (<usize>(c + 1) << 2), load<i32>(prev + (<usize>(c + 1) << 2)) + run);
-    }
+    const st = stats + <usize>(k * ROW_STATS);
+    const run = load<i32>(st);
     if (run == 0) continue;
     if (k < kt) kt = k;
     kb = k;
-    let sub16 = i16x8.splat(0); // per-sub-row counts v of both cells of a pair, added
-    let xq = i16x8.splat(0); // in-cell x moments, pairwise summed (≤ 56 a lane per pair: Gx ≤ 1170)
-    for (let q0 = 0; q0 < pairs; q0 += 31) {
-      let sub = i8x16.splat(0); // ≤ 8 a lane per pair: flushed every 31 pairs
-      for (let q = q0, qe = min(pairs, q0 + 31); q < qe; q++) {
-        const v = v128.load(cells + (<usize>q << 4));
-        sub = i8x16.add(sub, i8x16.popcnt(v));
-        const x = i8x16.add(i8x16.add(i8x16.popcnt(v128.and(v, vX1)), i8x16.shl(i8x16.popcnt(v128.and(v, vX2)), 1)),
-          i8x16.shl(i8x16.popcnt(v128.and(v, vX4)), 2));
-        xq = i16x8.add(xq, i16x8.extadd_pairwise_i8x16_u(x));
-      }
-      sub16 = i16x8.add(sub16, i16x8.add(i16x8.extend_low_i8x16_u(sub), i16x8.extend_high_i8x16_u(sub)));
-    }
-    const xm = i32x4.dot_i16x8_s(xq, ones);
-    const ym = i32x4.dot_i16x8_s(sub16, ramp);
-    let xs = i32x4.extract_lane(xm, 0) + i32x4.extract_lane(xm, 1) + i32x4.extract_lane(xm, 2) + i32x4.extract_lane(xm, 3);
-    let ys = i32x4.extract_lane(ym, 0) + i32x4.extract_lane(ym, 1) + i32x4.extract_lane(ym, 2) + i32x4.extract_lane(ym, 3);
-    if (((c1 - c0) & 1) != 0) { // the odd last cell
-      const w = load<u64>(cells + (<usize>(c1 - c0 - 1) << 3));
-      xs += <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
-      ys += <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
-    }
+    cl = min(cl, load<i32>(st, 4));
+    cr = max(cr, load<i32>(st, 8));
     m += run;
-    mxI += (rowMx << 3) + <i64>xs;
-    myI += <i64>(run * (k << 3)) + <i64>ys;
+    myI += <i64>(run * (k << 3)) + <i64>load<i32>(st, 12);
+    mxI += load<i64>(st, 16);
   }
   memory.fill(out, 0, N << 2);
   if (m == 0) return 0;
@@ -156,7 +119,7 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   // [0, a) × [0, 8k) for the cell rows k = kt … kb + 1 (0 above, constant below), its cell column index (clamped to
   // [cl, cr + 1], where the row strips are kept) and the mask of its cut cell's sub-columns < a & 7.
   const tLen = kb - kt + 2;
-  const colT = work + <usize>align8((k1 - k0 + 1) * sw * 4);
+  const colT = work;
   const rows = colT + <usize>align8((SIDE + 1) * 2 * tLen * 4); // the current corner row's two strips
   const rows1 = rows + (<usize>(Gx + 1) << 2);
   const colMeta = rows + <usize>align8(2 * (Gx + 1) * 4); // per (bi, t): cell index, strip index (i32), mask (u64)
@@ -176,7 +139,7 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
       store<i32>(meta, min(ca, Gx - 1));
       store<i32>(meta, min(max(ca, cl), cr + 1), 4);
       store<u64>(meta, lowCols(ua), 8);
-      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, sat, sw, ca, lowCols(ua), kt, kb, c0, k0, c1);
+      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, pre, ca, lowCols(ua), kt, kb);
     }
   }
   for (let c = jLo; c <= jHi; c++) {
@@ -223,16 +186,78 @@ function foldBytes(w: u64): u32 {
 }
 
 /** dst[k − kt] (k = kt … kb + 1) = set samples in [0, a) × [0, 8k), a = 8·ca + the sub-columns in `mask`: the
- * cell table's column ca plus the strip of cut cells (there is no ink outside cell rows kt … kb). */
-function colTable(dst: usize, grid: usize, Gx: i32, sat: usize, sw: i32, ca: i32, mask: u64, kt: i32, kb: i32,
-  c0: i32, k0: i32, c1: i32): void {
+ * rows' cell prefix counts at ca plus the strip of cut cells (there is no ink outside cell rows kt … kb). */
+function colTable(dst: usize, grid: usize, Gx: i32, pre: usize, ca: i32, mask: u64, kt: i32, kb: i32): void {
   let acc = 0;
   const cell = grid + (<usize>min(ca, Gx - 1) << 3); // ca = Gx only with an empty mask
-  const sc = min(max(ca, c0), c1) - c0; // the table is 0 left of c0 and constant right of c1
-  for (let k = kt; k <= kb + 1; k++) {
-    store<i32>(dst + (<usize>(k - kt) << 2), load<i32>(sat + (<usize>((k - k0) * sw + sc) << 2)) + acc);
-    if (k <= kb) acc += <i32>popcnt(load<u64>(cell + (<usize>(k * Gx) << 3)) & mask);
+  const pc = pre + (<usize>ca << 2);
+  const stride = <usize>(Gx + 1) << 2;
+  for (let k = kt; k <= kb; k++) {
+    store<i32>(dst + (<usize>(k - kt) << 2), acc);
+    acc += load<i32>(pc + <usize>k * stride) + <i32>popcnt(load<u64>(cell + (<usize>(k * Gx) << 3)) & mask);
   }
+  store<i32>(dst + (<usize>(kb + 1 - kt) << 2), acc);
+}
+
+/** Rescans cell row k into its stats and prefix counts (see bitsStatsBytes). Per cell one scalar popcount for the
+ * prefix and Σ p·8c; the in-cell moments two cells at a time with SIMD byte popcounts: x: Σ_u u·bit = popcnt(& X1) +
+ * 2·popcnt(& X2) + 4·popcnt(& X4); y: the per-sub-row counts, summed over the row, dotted with 0 … 7. */
+function rowScan(stats: usize, pre: usize, grid: usize, Gx: i32, k: i32): void {
+  const cells = grid + ((<usize>(k * Gx)) << 3);
+  const row = pre + <usize>(k * (Gx + 1)) * 4;
+  const st = stats + <usize>(k * ROW_STATS);
+  store<i32>(row, 0);
+  let run = 0, cl = Gx, cr = -1;
+  let rowMx: i64 = 0;
+  for (let c = 0; c < Gx; c++) {
+    const p = <i32>popcnt(load<u64>(cells + (<usize>c << 3)));
+    run += p;
+    rowMx += <i64>(p * c);
+    if (p != 0) {
+      if (c < cl) cl = c;
+      cr = c;
+    }
+    store<i32>(row + (<usize>(c + 1) << 2), run);
+  }
+  store<i32>(st, run);
+  store<i32>(st, cl, 4);
+  store<i32>(st, cr, 8);
+  if (run == 0) {
+    store<i32>(st, 0, 12);
+    store<i64>(st, 0, 16);
+    return;
+  }
+  const vX1 = i64x2.splat(<i64>X1), vX2 = i64x2.splat(<i64>X2), vX4 = i64x2.splat(<i64>X4);
+  const ramp = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const ones = i16x8.splat(1);
+  // Only the pairs of cells [cl, cr] (from an even offset from cl).
+  const n = cr - cl + 1;
+  const pairs = n >> 1;
+  const base = cells + (<usize>cl << 3);
+  let sub16 = i16x8.splat(0); // per-sub-row counts v of both cells of a pair, added
+  let xq = i16x8.splat(0); // in-cell x moments, pairwise summed (≤ 56 a lane per pair: Gx ≤ 1170)
+  for (let q0 = 0; q0 < pairs; q0 += 31) {
+    let sub = i8x16.splat(0); // ≤ 8 a lane per pair: flushed every 31 pairs
+    for (let q = q0, qe = min(pairs, q0 + 31); q < qe; q++) {
+      const v = v128.load(base + (<usize>q << 4));
+      sub = i8x16.add(sub, i8x16.popcnt(v));
+      const x = i8x16.add(i8x16.add(i8x16.popcnt(v128.and(v, vX1)), i8x16.shl(i8x16.popcnt(v128.and(v, vX2)), 1)),
+        i8x16.shl(i8x16.popcnt(v128.and(v, vX4)), 2));
+      xq = i16x8.add(xq, i16x8.extadd_pairwise_i8x16_u(x));
+    }
+    sub16 = i16x8.add(sub16, i16x8.add(i16x8.extend_low_i8x16_u(sub), i16x8.extend_high_i8x16_u(sub)));
+  }
+  const xm = i32x4.dot_i16x8_s(xq, ones);
+  const ym = i32x4.dot_i16x8_s(sub16, ramp);
+  let xs = i32x4.extract_lane(xm, 0) + i32x4.extract_lane(xm, 1) + i32x4.extract_lane(xm, 2) + i32x4.extract_lane(xm, 3);
+  let ys = i32x4.extract_lane(ym, 0) + i32x4.extract_lane(ym, 1) + i32x4.extract_lane(ym, 2) + i32x4.extract_lane(ym, 3);
+  if ((n & 1) != 0) { // the odd last cell
+    const w = load<u64>(cells + (<usize>cr << 3));
+    xs += <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
+    ys += <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
+  }
+  store<i32>(st, ys, 12);
+  store<i64>(st, (rowMx << 3) + <i64>xs, 16);
 }
 
 /** dst[c] (c = cl … cr + 1) = set samples of the sub-rows in `mask` of cell row k, in cell columns [0, c) (no ink

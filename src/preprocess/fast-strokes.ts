@@ -42,7 +42,7 @@ export interface PreprocessCore {
   bitsWorkBytes(Gx: number, Gy: number): number;
   coverageWorkBytes(w: number, h: number): number;
   bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
-    hS: number, c0: number, k0: number, c1: number, k1: number): number;
+    hS: number, c0: number, k0: number, c1: number, k1: number, stats: Ptr, d0: number, d1: number): number;
   coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
   rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
@@ -79,6 +79,8 @@ export class FastPreprocessor {
   readonly pool: BlockPool;
   /** @internal */ readonly views: Views;
   /** @internal */ readonly outPtr: number;
+  /** @internal The session whose last toMnist result outPtr holds (undefined after any other use of it). */
+  outOwner: StrokeSession | undefined;
   private readonly boxPtr: number;
   private scratchPtr = 0;
   private scratchBytes = 0;
@@ -165,6 +167,7 @@ export class FastPreprocessor {
       core.areaDownsample(grid, acc, ptr, width, x0, y0, x1, y1, g, gw, gh);
       ok = core.coverageToMnist(this.outPtr, work, grid, gw, 0, 0, gw, gh);
     }
+    this.outOwner = undefined;
     this.copyOut(out);
     return ok !== 0;
   }
@@ -215,6 +218,15 @@ export class StrokeSession {
   private grid = 0;
   private gridBytes = 0;
   private regrows = 0;
+  // Row stats the normaliser keeps beside a bit grid (g > 1), and the cell rows [dirty0, dirty1) rendered into since
+  // the last toMnist.
+  private stats = 0;
+  private statsBytes = 0;
+  private dirty0 = 0;
+  private dirty1 = 0;
+  /** The drawing changed since the last toMnist (whose result the preprocessor may still hold: outOwner). */
+  private changed = true;
+  private lastOk = false;
   /** The box the points so far call for (the grid is re-rendered into it on the next update). */
   private box: Box | undefined;
 
@@ -255,7 +267,7 @@ export class StrokeSession {
   /** Bytes of wasm memory this session holds (its point and grid blocks), what 10,000 sessions cost divided by 10,000
    * less the JS object (~0.3 KB). */
   get bytes(): number {
-    return this.ptsCap * 8 + this.gridBytes;
+    return this.ptsCap * 8 + this.gridBytes + this.statsBytes;
   }
 
   /** Starts a stroke at (x, y) and draws a dot there. An open stroke is ended first. */
@@ -342,6 +354,7 @@ export class StrokeSession {
     this.bx0 = this.by0 = 0;
     this.Gx = this.Gy = 0;
     this.box = undefined;
+    this.changed = true;
   }
 
   /** Returns the blocks to the pool; the session must not be used afterwards. */
@@ -350,7 +363,9 @@ export class StrokeSession {
     this.freed = true;
     if (this.ptsCap > 0) this.pre.pool.release(this.pts, this.ptsCap * 8);
     if (this.gridBytes > 0) this.pre.pool.release(this.grid, this.gridBytes);
-    this.ptsCap = this.gridBytes = 0;
+    if (this.statsBytes > 0) this.pre.pool.release(this.stats, this.statsBytes);
+    this.ptsCap = this.gridBytes = this.statsBytes = 0;
+    if (this.pre.outOwner === this) this.pre.outOwner = undefined;
   }
 
   /**
@@ -365,6 +380,11 @@ export class StrokeSession {
       return false;
     }
     const pre = this.pre;
+    if (!this.changed && pre.outOwner === this) {
+      // Nothing drawn since the last call, whose result is still in outPtr.
+      pre.copyOut(out);
+      return this.lastOk;
+    }
     const core = pre.core;
     let ok: number;
     if (this.g === 1) {
@@ -398,10 +418,16 @@ export class StrokeSession {
       const k0 = cell(Math.max(0, this.minY - R), this.by0, this.Gy, false);
       const k1 = cell(Math.min(H, this.maxY + R), this.by0, this.Gy, true);
       const work = pre.scratch(core.bitsWorkBytes(this.Gx, this.Gy));
-      ok = core.bitsToMnist(pre.outPtr, work, this.grid, this.Gx, this.Gy, ex, ey, pw, ph, c0, k0, c1, k1);
+      ok = core.bitsToMnist(pre.outPtr, work, this.grid, this.Gx, this.Gy, ex, ey, pw, ph, c0, k0, c1, k1,
+        this.stats, this.dirty0, this.dirty1);
+      this.dirty0 = this.Gy;
+      this.dirty1 = 0;
     }
+    pre.outOwner = this;
+    this.changed = false;
+    this.lastOk = ok !== 0;
     pre.copyOut(out);
-    return ok !== 0;
+    return this.lastOk;
   }
 
   private live(what: string): void {
@@ -451,6 +477,7 @@ export class StrokeSession {
       return;
     }
     const box = this.box;
+    this.changed = true;
     if (box.g !== this.g || box.x0 !== this.bx0 || box.y0 !== this.by0 || box.Gx !== this.Gx || box.Gy !== this.Gy) {
       this.reset(box);
       this.rendered = 0;
@@ -460,6 +487,17 @@ export class StrokeSession {
     if (this.g === 1) {
       core.rampRender(this.grid, this.Gx, this.Gy, this.bx0, this.by0, W, H, this.r, this.pts, this.rendered, this.count);
     } else {
+      // The cell rows the new segments (from the last rendered point on) can reach: their y bounds ± r, + 1 px.
+      const f = this.pre.views.fresh().f32;
+      let lo = Infinity, hi = -Infinity;
+      for (let k = (this.pts >> 2) + 2 * Math.max(0, this.rendered - 1), e = (this.pts >> 2) + 2 * this.count; k < e; k += 2) {
+        const y = f[k + 1]!;
+        if (y < lo) lo = y; // NaN markers compare false
+        if (y > hi) hi = y;
+      }
+      const R = this.r + 1;
+      this.dirty0 = Math.max(0, Math.min(this.dirty0, Math.floor((lo - R - this.by0) / this.g)));
+      this.dirty1 = Math.min(this.Gy, Math.max(this.dirty1, Math.ceil((hi + R - this.by0) / this.g)));
       core.strokeRender(this.grid, this.Gx, this.Gy, this.bx0, this.by0, this.g / 8, W, H, this.r,
         this.pts, this.rendered, this.count);
     }
@@ -476,6 +514,18 @@ export class StrokeSession {
       this.gridBytes = blockClass(bytes);
     }
     this.pre.views.fresh().u8.fill(0, this.grid, this.grid + bytes);
+    if (box.g !== 1) {
+      // bitsToMnist's row stats (assembly/kernels/mnist.ts, ROW_STATS): 24 bytes and Gx + 1 prefix counts per cell row;
+      // every row is rescanned on the next toMnist.
+      const sb = box.Gy * (24 + 4 * (box.Gx + 1));
+      if (sb > this.statsBytes) {
+        if (this.statsBytes > 0) pool.release(this.stats, this.statsBytes);
+        this.stats = pool.alloc(sb);
+        this.statsBytes = blockClass(sb);
+      }
+      this.dirty0 = 0;
+      this.dirty1 = box.Gy;
+    }
     this.regrows++;
     this.g = box.g;
     this.bx0 = box.x0;
