@@ -8,13 +8,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instantiate } from '@assemblyscript/loader';
 import { hasWasmSimd, MissingWasmFeatureError } from './simd.js';
+import type { PreprocessCore } from '../preprocess/fast-strokes.js';
 
 type Ptr = number;
 type MatmulFn = (c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean, work: Ptr) => void;
 type MatmulScalarFn = (c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean) => void;
 
-/** The kernels exported by assembly/index.ts. Shapes and formulas are documented in assembly/kernels/*.ts. */
-export interface CoreExports {
+/** The kernels exported by assembly/index.ts (shapes and formulas atop each of assembly/kernels/*.ts). The
+ * preprocessing ones (strokes.ts, mnist.ts) are declared once, beside their host in src/preprocess/fast-strokes.ts,
+ * which must not import src/wasm (it also runs in the browser). */
+export interface CoreExports extends PreprocessCore {
   readonly memory: WebAssembly.Memory;
   heapBase(): Ptr;
   matmulWorkBytes(M: number, K: number, N: number): number;
@@ -47,21 +50,6 @@ export interface CoreExports {
   adamStepScalar(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
   argmax(out: Ptr, x: Ptr, B: number, C: number): void;
   argmaxScalar(out: Ptr, x: Ptr, B: number, C: number): void;
-  // Preprocessing (assembly/kernels/strokes.ts, mnist.ts; host: src/preprocess/fast-strokes.ts).
-  strokeRender(grid: Ptr, Gx: number, Gy: number, x0: number, y0: number, h: number, W: number, H: number, r: number,
-    pts: Ptr, from: number, to: number): void;
-  rampRender(raster: Ptr, Gx: number, Gy: number, ox: number, oy: number, W: number, H: number, r: number,
-    pts: Ptr, from: number, to: number): void;
-  bitsWorkBytes(Gx: number, Gy: number): number;
-  coverageWorkBytes(w: number, h: number): number;
-  bitsToMnist(out: Ptr, work: Ptr, grid: Ptr, Gx: number, Gy: number, exS: number, eyS: number, wS: number,
-    hS: number, c0: number, k0: number, c1: number, k1: number): number;
-  coverageToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
-  coverageU8ToMnist(out: Ptr, work: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number): number;
-  rasterInkBox(box: Ptr, raster: Ptr, width: number, height: number): number;
-  areaDownsample(dst: Ptr, acc: Ptr, raster: Ptr, width: number, x0: number, y0: number, x1: number, y1: number,
-    g: number, gw: number, gh: number): void;
-  rgbaCoverage(dst: Ptr, rgba: Ptr, n: number, dark: number): void;
 }
 
 /** Which build to load: `release` (optimised, the default) or `debug` (assertions, source map). */

@@ -1,5 +1,6 @@
 // Hand-made stroke templates of the ten digits, in a unit box ([0,1]², y down), drawn the way people write them,
-// with a seeded jitter. `place` maps a template into a canvas box. Used to test drawn-digit recognition end to end.
+// with a seeded jitter. `place` maps a template into a canvas box; `scribble` makes random smooth strokes. Used to
+// test drawn-digit recognition end to end and the preprocessing paths against each other.
 
 import { Random } from '../../src/random.js';
 
@@ -33,4 +34,27 @@ export function place(digit: number, box: { x: number; y: number; w: number; h: 
     const vv = v + rng.uniform(-jitter, jitter);
     return [box.x + uu * box.w, box.y + vv * box.h] as [number, number];
   }));
+}
+
+/** 1–k smooth strokes (Catmull-Rom through 3–6 random points) in a box, a point every ~4 px. */
+export function scribble(rng: Random, box: { x: number; y: number; w: number; h: number }, k: number): Pt[][] {
+  const strokes: Pt[][] = [];
+  for (let n = 1 + rng.int(k); n > 0; n--) {
+    const m = 3 + rng.int(4);
+    const ctrl: Pt[] = Array.from({ length: m }, () => [box.x + rng.uniform(0, box.w), box.y + rng.uniform(0, box.h)] as Pt);
+    const pts: Pt[] = [];
+    for (let i = 0; i + 1 < m; i++) {
+      const p0 = ctrl[Math.max(0, i - 1)]!, p1 = ctrl[i]!, p2 = ctrl[i + 1]!, p3 = ctrl[Math.min(m - 1, i + 2)]!;
+      const steps = Math.max(2, Math.ceil(Math.hypot(p2[0] - p1[0], p2[1] - p1[1]) / 4));
+      for (let t = 0; t < steps; t++) {
+        const u = t / steps;
+        const cr = (a: number, b: number, c: number, d: number): number =>
+          0.5 * (2 * b + (c - a) * u + (2 * a - 5 * b + 4 * c - d) * u * u + (3 * b - a - 3 * c + d) * u * u * u);
+        pts.push([cr(p0[0], p1[0], p2[0], p3[0]), cr(p0[1], p1[1], p2[1], p3[1])]);
+      }
+    }
+    pts.push(ctrl[m - 1]!);
+    strokes.push(pts);
+  }
+  return strokes;
 }

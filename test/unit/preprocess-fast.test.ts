@@ -17,7 +17,7 @@ import {
   SIDE, StrokeRaster, coverageFromRgba, normalizeToMnist, type CanvasSpec,
 } from '../../src/preprocess/index.js';
 import { FastPreprocessor, StrokeSession } from '../../src/preprocess/fast-strokes.js';
-import { place } from '../helpers/digits.js';
+import { place, scribble } from '../helpers/digits.js';
 import { expectClose } from '../helpers/compare.js';
 
 type Pt = [number, number];
@@ -72,29 +72,6 @@ function diff(a: Float32Array, b: Float32Array): { mean: number; max: number } {
     if (e > max) max = e;
   }
   return { mean: sum / N, max };
-}
-
-/** 1–k smooth strokes (Catmull-Rom through 3–6 random points) in a box, a point every ~4 px. */
-function scribble(rng: Random, box: { x: number; y: number; w: number; h: number }, k: number): Strokes {
-  const strokes: Strokes = [];
-  for (let n = 1 + rng.int(k); n > 0; n--) {
-    const m = 3 + rng.int(4);
-    const ctrl: Pt[] = Array.from({ length: m }, () => [box.x + rng.uniform(0, box.w), box.y + rng.uniform(0, box.h)]);
-    const pts: Pt[] = [];
-    for (let i = 0; i + 1 < m; i++) {
-      const p0 = ctrl[Math.max(0, i - 1)]!, p1 = ctrl[i]!, p2 = ctrl[i + 1]!, p3 = ctrl[Math.min(m - 1, i + 2)]!;
-      const steps = Math.max(2, Math.ceil(Math.hypot(p2[0] - p1[0], p2[1] - p1[1]) / 4));
-      for (let t = 0; t < steps; t++) {
-        const u = t / steps;
-        const cr = (a: number, b: number, c: number, d: number): number =>
-          0.5 * (2 * b + (c - a) * u + (2 * a - 5 * b + 4 * c - d) * u * u + (3 * b - a - 3 * c + d) * u * u * u);
-        pts.push([cr(p0[0], p1[0], p2[0], p3[0]), cr(p0[1], p1[1], p2[1], p3[1])]);
-      }
-    }
-    pts.push(ctrl[m - 1]!);
-    strokes.push(pts);
-  }
-  return strokes;
 }
 
 interface Drawing { name: string; strokes: Strokes; spec: CanvasSpec }

@@ -16,6 +16,7 @@ import {
 } from '../../src/preprocess/index.js';
 import { normalizeReference, rasterizeReference } from '../../src/preprocess/reference.js';
 import { expectClose } from '../helpers/compare.js';
+import { scribble } from '../helpers/digits.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 type Pt = readonly [number, number];
@@ -29,25 +30,7 @@ function randomDigit(rng: Random, size = 280): Strokes {
   const bh = rng.uniform(0.2, 0.7) * size;
   const ox = rng.uniform(0.08 * size, 0.92 * size - bw);
   const oy = rng.uniform(0.08 * size, 0.92 * size - bh);
-  const strokes: Strokes = [];
-  for (let n = 1 + rng.int(3); n > 0; n--) {
-    const k = 3 + rng.int(4);
-    const ctrl: Pt[] = Array.from({ length: k }, () => [ox + rng.uniform(0, bw), oy + rng.uniform(0, bh)] as const);
-    const pts: Pt[] = [];
-    for (let i = 0; i + 1 < k; i++) {
-      const p0 = ctrl[Math.max(0, i - 1)]!, p1 = ctrl[i]!, p2 = ctrl[i + 1]!, p3 = ctrl[Math.min(k - 1, i + 2)]!;
-      const steps = Math.max(2, Math.ceil(Math.hypot(p2[0] - p1[0], p2[1] - p1[1]) / 4));
-      for (let t = 0; t < steps; t++) {
-        const u = t / steps;
-        const cr = (a: number, b: number, c: number, d: number): number =>
-          0.5 * (2 * b + (c - a) * u + (2 * a - 5 * b + 4 * c - d) * u * u + (3 * b - a - 3 * c + d) * u * u * u);
-        pts.push([cr(p0[0], p1[0], p2[0], p3[0]), cr(p0[1], p1[1], p2[1], p3[1])]);
-      }
-    }
-    pts.push(ctrl[k - 1]!);
-    strokes.push(pts);
-  }
-  return strokes;
+  return scribble(rng, { x: ox, y: oy, w: bw, h: bh }, 3);
 }
 
 const mapStrokes = (s: Strokes, f: (p: Pt) => Pt): Strokes => s.map((stroke) => stroke.map(f));
