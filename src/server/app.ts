@@ -79,21 +79,30 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   const stageSeries: Partial<Record<'preprocess' | 'forward', HistogramSeries>> = {};
   const predictionSeries = new Map<string, Array<CounterSeries | undefined>>(); // transport → digit 0–9, 10 = none
   const wsSeries = new Map<string, HistogramSeries>();
+  const observeStage = (stage: 'preprocess' | 'forward', t0: bigint): void =>
+    (stageSeries[stage] ??= m.stageDuration.series(stage)).observe(Number(process.hrtime.bigint() - t0) / 1e9);
   const timed = <T>(stage: 'preprocess' | 'forward', fn: () => T): T => {
     const t0 = process.hrtime.bigint();
     try {
       return fn();
     } finally {
-      (stageSeries[stage] ??= m.stageDuration.series(stage)).observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      observeStage(stage, t0);
     }
   };
-  /** `normalize` writes the model input into `input` and says whether there was ink. */
-  const predictWith = (p: Predictor, normalize: (out: Float32Array) => boolean): Prediction => {
-    const ink = timed('preprocess', () => normalize(input));
-    return ink ? timed('forward', () => p.predict(input)) : NO_INK;
+  /** A drawing (a StrokeRaster, or anything with its toMnist) → the model input in `input` → the prediction, each
+   * stage timed; allocates nothing of its own (the live path runs this per WebSocket message). */
+  const predictFrom = (p: Predictor, drawing: { toMnist(out: Float32Array): boolean }): Prediction => {
+    let t0 = process.hrtime.bigint();
+    const ink = drawing.toMnist(input);
+    observeStage('preprocess', t0);
+    if (!ink) return NO_INK;
+    t0 = process.hrtime.bigint();
+    const pred = p.predict(input);
+    observeStage('forward', t0);
+    return pred;
   };
   const predictRaster = (p: Predictor, pixels: ArrayLike<number>, width: number, height: number): Prediction =>
-    predictWith(p, (out) => normalizeToMnist(pixels, width, height, out));
+    predictFrom(p, { toMnist: (out) => normalizeToMnist(pixels, width, height, out) });
   const countDigit = (digit: number | null, transport: string): void => {
     let byDigit = predictionSeries.get(transport);
     if (byDigit === undefined) predictionSeries.set(transport, byDigit = []);
@@ -182,7 +191,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         else if (parsed.kind === 'raster') pred = predictRaster(p, parsed.image, parsed.width, parsed.height);
         else {
           const raster = timed('preprocess', () => rasterizeStrokes(parsed.strokes, parsed.canvas));
-          pred = predictWith(p, (out) => raster.toMnist(out));
+          pred = predictFrom(p, raster);
         }
       } else {
         throw new HttpError(415, 'bad_request', `unsupported content-type "${type}": use application/json, image/png or application/octet-stream`);
@@ -304,7 +313,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
     s.owed = false;
     const p = o.holder.predictor;
     if (!p) return wsError(ws, 'not_ready', 'no model loaded yet');
-    const pred = predictWith(p, (out) => s.raster.toMnist(out));
+    const pred = predictFrom(p, s.raster);
     count(pred, 'ws');
     if (s.closed) return;
     // The message JSON.stringify would make, from a template (~5× cheaper, measured): numbers print the same way
