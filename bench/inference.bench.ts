@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
-import { Predictor } from '../src/inference.js';
+import { Predictor } from '../src/inference/index.js';
 import { StrokeRaster } from '../src/preprocess/index.js';
 import { encodeOnnx } from '../src/model/onnx.js';
 import * as ort from 'onnxruntime-node';

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel } from '../src/model/model-file.js';
-import { Predictor } from '../src/inference.js';
+import { Predictor } from '../src/inference/index.js';
 import { StrokeRaster } from '../src/preprocess/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -17,7 +17,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { loadModel, type ModelLayer } from '../src/model/model-file.js';
-import { Predictor } from '../src/inference.js';
+import { Predictor } from '../src/inference/index.js';
 import { loadCore } from '../src/wasm/core.js';
 import { train, type TrainConfig } from '../src/train/trainer.js';
 import type { LabelledImages } from '../src/train/evaluate.js';

@@ -15,7 +15,16 @@ export interface Environment {
   readonly modelUri: string | undefined;
   /** MODEL_POLL_SECONDS: how often a server following an alias asks the registry (default 10, at least 0.1). */
   readonly modelPollSeconds: number;
+  /** MAX_DRAWERS: open WebSocket drawers per server thread (default 10,000; 503 beyond). */
+  readonly maxDrawers: number;
+  /** DRAWING_MEMORY_MB: memory all live drawings of a server thread may hold, MiB (default 512). */
+  readonly drawingMemoryMb: number;
 }
+
+/** Bounds of the drawer settings: file descriptors (a Linux process's usual hard limit is far below 1M) and wasm32's
+ * 4 GiB address space, of which the drawings' budget may take at most 3 GiB. */
+export const MAX_DRAWERS = 1_000_000;
+export const MAX_DRAWING_MEMORY_MB = 3072;
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const uri = env.MLFLOW_TRACKING_URI?.trim();
@@ -31,7 +40,19 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   if (!(modelPollSeconds >= 0.1 && modelPollSeconds <= 86_400)) {
     throw new Error(`MODEL_POLL_SECONDS must be a number of seconds in [0.1, 86400], got "${pollText}"`);
   }
+  const drawersText = env.MAX_DRAWERS?.trim();
+  const maxDrawers = drawersText === undefined || drawersText === '' ? 10_000 : Number(drawersText);
+  if (!Number.isInteger(maxDrawers) || maxDrawers < 1 || maxDrawers > MAX_DRAWERS) {
+    throw new Error(`MAX_DRAWERS must be an integer in [1, ${MAX_DRAWERS}], got "${drawersText}"`);
+  }
+  const memoryText = env.DRAWING_MEMORY_MB?.trim();
+  const drawingMemoryMb = memoryText === undefined || memoryText === '' ? 512 : Number(memoryText);
+  if (!(drawingMemoryMb >= 1 && drawingMemoryMb <= MAX_DRAWING_MEMORY_MB)) {
+    throw new Error(`DRAWING_MEMORY_MB must be a number of MiB in [1, ${MAX_DRAWING_MEMORY_MB}], got "${memoryText}"`);
+  }
   return Object.freeze({
+    maxDrawers,
+    drawingMemoryMb,
     workers,
     mlflowTrackingUri: uri === '' ? undefined : uri,
     port,

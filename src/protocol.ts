@@ -7,7 +7,7 @@ export const LIMITS = Object.freeze({
   /** HTTP request body, bytes (413 beyond). */
   maxBodyBytes: 4 * 1024 * 1024,
   /** WebSocket message, bytes: the server closes with 1009 beyond it (uWebSockets.js drops the connection, 1006,
-   * beyond its own 256 KiB cap). */
+   * beyond its own cap, WS_HARD_CAP_BYTES in src/server/ws-sessions.ts). */
   maxWsMessageBytes: 64 * 1024,
   /** Points in one `move` message. */
   maxPointsPerMessage: 1024,
@@ -20,9 +20,13 @@ export const LIMITS = Object.freeze({
   maxCanvas: 2048,
   /** Brush diameter, canvas pixels. */
   maxBrush: 512,
-  /** Open WebSocket connections per server thread: a live drawing holds ~1 MB (raster + its running-sum table),
-   * so this bounds the memory drawers can take (503 on upgrade beyond it). */
-  maxConnections: 256,
+  /** Default of the drawer limit, open WebSocket connections per server thread (a setting: --max-drawers,
+   * MAX_DRAWERS; 503 on upgrade beyond it). A live drawing holds its points and a small grid: ~10 KB for a digit. */
+  maxDrawers: 10_000,
+  /** Default of the per-thread memory budget for live drawings, bytes (a setting: --drawing-memory-mb,
+   * DRAWING_MEMORY_MB): beyond it new points get a "limit" error and new drawers 503, so drawings at the points limit
+   * (~1 MB each) cannot take the process's memory. */
+  drawingMemoryBytes: 512 * 1024 * 1024,
   /** Images in one /v2 infer request. */
   maxBatch: 1024,
   /** Invalid messages a connection may send within errorWindowMs before it is closed as abusive. */
@@ -282,6 +286,26 @@ export function parseInferRequest(value: unknown, binary?: Uint8Array): InferReq
     });
   }
   return { n, data, ...(r.id !== undefined ? { id: r.id as string } : {}), ...(outputs ? { outputs } : {}) };
+}
+
+/**
+ * A request of the binary tensor data extension: `headerLength` (the Inference-Header-Content-Length header) bytes of
+ * JSON, then the tensors' bytes. Throws ProtocolError.
+ */
+export function parseBinaryInferRequest(body: Uint8Array, headerLength: string): InferRequest {
+  const text = headerLength.trim();
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 2 && n <= body.length)) {
+    throw bad(`Inference-Header-Content-Length must be the byte length of the JSON header (2..${body.length}), ` +
+      `got ${JSON.stringify(headerLength.slice(0, 20))}`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(body.subarray(0, n)));
+  } catch (err) {
+    throw new ProtocolError('bad_json', `body is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseInferRequest(header, body.subarray(n));
 }
 
 function jsonTensor(values: unknown, n: number, shape: readonly unknown[]): Float32Array {

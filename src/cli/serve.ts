@@ -5,7 +5,7 @@
 
 import { badValue, EXIT_CODES, parseFlags, runCli } from './args.js';
 import { serve, runAsServeWorker } from '../server/serve.js';
-import { readEnvironment } from '../config.js';
+import { readEnvironment, MAX_DRAWERS, MAX_DRAWING_MEMORY_MB } from '../config.js';
 import { parseModelUri, formatModelUri } from '../tracking/model-uri.js';
 import { resolveTrackingUri } from '../tracking/uri.js';
 
@@ -18,13 +18,16 @@ const USAGE = `Usage: npm run serve -- [flags]
                       files are cached by content hash in <models dir>/.mlflow-cache
   --poll-seconds <s>  how often --model's alias is asked for (default $MODEL_POLL_SECONDS or 10)
   --workers <n>       worker threads serving the same port (default $WORKERS or the number of cores)
+  --max-drawers <n>   open WebSocket drawers per thread, 503 beyond (default $MAX_DRAWERS or 10000)
+  --drawing-memory-mb <n>  memory live drawings may hold per thread, MiB (default $DRAWING_MEMORY_MB or 512)
   -h, --help          this text
 Runs until SIGINT/SIGTERM (graceful shutdown); SIGHUP reloads the current model (or asks the alias now).
 ${EXIT_CODES}`;
 
 async function main(): Promise<number> {
   const { values } = parseFlags({ port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' },
-    workers: { type: 'string' }, model: { type: 'string' }, 'poll-seconds': { type: 'string' } });
+    workers: { type: 'string' }, model: { type: 'string' }, 'poll-seconds': { type: 'string' },
+    'max-drawers': { type: 'string' }, 'drawing-memory-mb': { type: 'string' } });
   const env = readEnvironment();
   const port = values.port !== undefined ? Number(values.port) : env.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw badValue(`--port must be an integer in [0, 65535], got "${values.port}"`);
@@ -32,6 +35,14 @@ async function main(): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw badValue(`--workers must be an integer in [1, 256], got "${values.workers}"`);
   const pollSeconds = values['poll-seconds'] !== undefined ? Number(values['poll-seconds']) : env.modelPollSeconds;
   if (!(pollSeconds >= 0.1 && pollSeconds <= 86_400)) throw badValue(`--poll-seconds must be a number in [0.1, 86400], got "${values['poll-seconds']}"`);
+  const maxDrawers = values['max-drawers'] !== undefined ? Number(values['max-drawers']) : env.maxDrawers;
+  if (!Number.isInteger(maxDrawers) || maxDrawers < 1 || maxDrawers > MAX_DRAWERS) {
+    throw badValue(`--max-drawers must be an integer in [1, ${MAX_DRAWERS}], got "${values['max-drawers']}"`);
+  }
+  const memoryMb = values['drawing-memory-mb'] !== undefined ? Number(values['drawing-memory-mb']) : env.drawingMemoryMb;
+  if (!(memoryMb >= 1 && memoryMb <= MAX_DRAWING_MEMORY_MB)) {
+    throw badValue(`--drawing-memory-mb must be a number of MiB in [1, ${MAX_DRAWING_MEMORY_MB}], got "${values['drawing-memory-mb']}"`);
+  }
   let mlflowModel;
   const modelText = values.model ?? env.modelUri;
   if (modelText !== undefined) {
@@ -50,7 +61,8 @@ async function main(): Promise<number> {
   } else if (values['poll-seconds'] !== undefined) {
     throw badValue('--poll-seconds applies to --model models:/… (the local registry is watched every second)');
   }
-  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', mlflowModel, workers, log: (line) => console.log(line),
+  await serve({ port, host: values.host ?? env.host, modelsDir: values.models ?? 'models', mlflowModel, workers,
+    maxDrawers, drawingMemoryBytes: Math.round(memoryMb * 2 ** 20), log: (line) => console.log(line),
     onExhausted: () => { process.exitCode = 1; } });
   return -1; // keep running until a signal
 }

@@ -4,3 +4,4 @@
 export { decodePng, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, PngError, LUMA_B, LUMA_G, LUMA_R } from './png.js';
 export type { DecodedPng, PngLimits } from './png.js';
 export { toInk } from './ink.js';
+export { encodeGrayPng } from './png-encode.js';

@@ -62,6 +62,11 @@ export class BlockPool {
     list.push(ptr);
   }
 
+  /** Bytes currently handed out (what a memory budget checks: no allocation, unlike stats). */
+  get bytesInUse(): number {
+    return this.inUse;
+  }
+
   /** Bytes ever taken from the arena, and bytes currently handed out. */
   get stats(): { reserved: number; inUse: number } {
     return { reserved: this.reserved, inUse: this.inUse };

@@ -8,7 +8,7 @@ import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ModelRegistry } from '../model/registry.js';
 import { loadModel, type LoadedModel } from '../model/model-file.js';
-import { Predictor, INPUT_SIZE } from '../inference.js';
+import { Predictor, INPUT_SIZE } from '../inference/index.js';
 
 /** A verified model ready to become a Predictor, and its training time when known (informational). */
 export interface SourcedModel {

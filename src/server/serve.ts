@@ -18,6 +18,9 @@ export interface ServeOptions {
   readonly mlflowModel?: MlflowModelOptions | undefined;
   /** Where corrections from the web client are stored (default `feedback`). */
   readonly feedbackDir?: string;
+  /** Open WebSocket drawers per thread, and the memory their drawings may hold (bytes; defaults in LIMITS). */
+  readonly maxDrawers?: number | undefined;
+  readonly drawingMemoryBytes?: number | undefined;
   /** Worker threads (1 = serve on this thread). */
   readonly workers?: number;
   readonly log: (line: string) => void;
@@ -36,7 +39,8 @@ export async function serve(o: ServeOptions): Promise<void> {
   // Before any uWS listener exists: uWS shares a named port (SO_REUSEPORT) with anyone, a plain listen does not.
   // Port 0 gets the kernel's choice here, so that every worker thread names the same one.
   const port = await probePort(o.host, o.port);
-  const thread = { host: o.host, port, modelsDir: o.modelsDir, mlflowModel: o.mlflowModel, feedbackDir: o.feedbackDir, log: o.log };
+  const thread = { host: o.host, port, modelsDir: o.modelsDir, mlflowModel: o.mlflowModel, feedbackDir: o.feedbackDir,
+    maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes, log: o.log };
   const m = o.mlflowModel;
   if (m !== undefined) {
     const follows = /@/.test(m.uri) ? `, asking every ${m.pollSeconds} s whether the alias moved` : ' (a fixed version)';

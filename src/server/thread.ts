@@ -21,6 +21,10 @@ export interface ThreadOptions {
   readonly mlflowModel?: MlflowModelOptions | undefined;
   /** Where corrections from the web client are stored (default `feedback`). */
   readonly feedbackDir?: string | undefined;
+  /** Open WebSocket drawers per thread (default LIMITS.maxDrawers). */
+  readonly maxDrawers?: number | undefined;
+  /** Memory for live drawings per thread, bytes (default LIMITS.drawingMemoryBytes). */
+  readonly drawingMemoryBytes?: number | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -67,7 +71,8 @@ export async function serveThread(o: ThreadOptions, metrics: ServerMetrics,
   await holder.load();
   holder.watch();
   const server = await startServer({ host: o.host, port: o.port, holder, metrics, staticDirs: webDirs(),
-    feedbackDir: o.feedbackDir ?? 'feedback', ...(metricsText ? { metricsText } : {}) });
+    feedbackDir: o.feedbackDir ?? 'feedback', maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes,
+    ...(metricsText ? { metricsText } : {}) });
   return { holder, server };
 }
 

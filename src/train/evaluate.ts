@@ -47,3 +47,25 @@ export function evaluate(mlp: Mlp, set: LabelledImages, limit = set.count): Eval
   });
   return { accuracy: n === 0 ? 0 : correct / n, count: n, correct, perClassAccuracy, confusion, meanLoss: n === 0 ? 0 : lossSum / n };
 }
+
+/** The same Evaluation from per-image predictions (`predict(i)` for image i: the digit, null for no ink, and its
+ * probabilities), for inputs that go through the whole inference pipeline (eval --via png). Loss: −log p(label),
+ * with p floored at 1e-12 (a "no ink" answer, all zeros, counts as wrong at that loss). */
+export function evaluatePredictions(labels: Uint8Array, count: number, classes: number,
+  predict: (i: number) => { digit: number | null; probs: ArrayLike<number> }): Evaluation {
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let correct = 0;
+  let lossSum = 0;
+  for (let i = 0; i < count; i++) {
+    const label = labels[i]!;
+    const { digit, probs } = predict(i);
+    if (digit === label) correct++;
+    if (digit !== null) confusion[label]![digit]!++;
+    lossSum -= Math.log(Math.max(1e-12, probs[label] ?? 0));
+  }
+  const perClassAccuracy = confusion.map((row, t) => {
+    const total = labels.subarray(0, count).reduce((n, l) => n + (l === t ? 1 : 0), 0);
+    return total === 0 ? 0 : row[t]! / total;
+  });
+  return { accuracy: count === 0 ? 0 : correct / count, count, correct, perClassAccuracy, confusion, meanLoss: count === 0 ? 0 : lossSum / count };
+}

