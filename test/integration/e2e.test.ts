@@ -1,8 +1,9 @@
 // End to end in a real browser: Debian's Chromium (driven by playwright-core) against the real server, serving the
 // freshly bundled web client and a model trained here on real MNIST. Draws digits with the mouse and with touch
 // pointer events, checks the live guess/bars/preview, Predict, Clear, reconnection after a server restart and a
-// stored correction, that the preview is the 28×28 Node's FastPreprocessor makes of the streamed points, that the
-// page works on without the wasm core, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium is missing.
+// stored correction, that the preview is the 28×28 Node's FastPreprocessor makes of the streamed points (and the
+// server's answer the Predictor's on it), that the page works on without the wasm core, and saves screenshots to
+// test/artifacts/. Fails (not skips) in CI when Chromium is missing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -405,7 +406,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
     return t;
   }
 
-  it('the preview is the 28×28 Node\'s FastPreprocessor makes of the streamed points', async () => {
+  it('the preview is the 28×28 Node\'s FastPreprocessor makes of the streamed points; the server\'s answer is the Predictor\'s on it', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
     const wire = tap(page);
     const pageErrors: string[] = [];
@@ -427,7 +428,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
       ['three strokes: 7 with a crossbar and a serif', [...place(7, { x: 70, y: 35, w: 140, h: 210 }, rng),
         [[105, 150], [185, 150]], [[60, 40], [70, 60]]]],
     ];
-    const answers: Array<{ name: string; answer: ServerMessage; shown: string }> = [];
+    const answers: Array<{ name: string; answer: ServerMessage; want: Float32Array; shown: string }> = [];
     for (const [name, strokes] of cases) {
       await clear(page);
       const from = wire.sent.length;
@@ -471,11 +472,19 @@ describe.skipIf(skip)('web client in Chromium', () => {
       expect(diff[worst], `${name}: worst pixel ${worst}: browser ${preview![worst]}, Node ${want[worst]}`).toBeLessThanOrEqual(1e-6);
       expect(want.reduce((a, b) => a + b, 0), `${name}: more than a few pixels of ink`).toBeGreaterThan(3);
 
-      answers.push({ name, answer: wire.got[at]!, shown: (await ui(page)).guess });
+      answers.push({ name, answer: wire.got[at]!, want, shown: (await ui(page)).guess });
     }
-    for (const { name, answer, shown } of answers) {
+    // The server's answers to `predict` are the in-process Predictor's on those 28×28s (the server preprocesses the
+    // streamed points with FastPreprocessor too), and are what the page showed. Checked after every preview, so a
+    // server that preprocesses differently does not hide a preview mismatch.
+    for (const { name, answer, want, shown } of answers) {
       expect(answer.type, `${name}: ${JSON.stringify(answer)}`).toBe('prediction');
-      if (answer.type === 'prediction') expect(shown, name).toBe(String(answer.digit));
+      if (answer.type !== 'prediction') continue;
+      const expected = holder.predictor!.predict(want);
+      expect(answer.digit, name).toBe(expected.digit);
+      expect(shown, name).toBe(String(expected.digit));
+      const probDiff = Math.max(...answer.probs.map((p, d) => Math.abs(p - expected.probs[d]!)));
+      expect(probDiff, `${name}: server ${answer.probs.join(' ')} vs Predictor ${expected.probs.join(' ')}`).toBeLessThanOrEqual(1e-6);
     }
     await page.close();
   }, 60_000);
