@@ -2,8 +2,8 @@
 // freshly bundled web client and a model trained here on real MNIST. Draws digits with the mouse and with touch
 // pointer events, checks the live guess/bars/preview, Predict, Clear, reconnection after a server restart and a
 // stored correction, that the preview is the 28×28 Node's FastPreprocessor makes of the streamed points (and the
-// server's answer the Predictor's on it), that the page works on without the wasm core, and saves screenshots to
-// test/artifacts/. Fails (not skips) in CI when Chromium is missing.
+// server's answer the Predictor's on it), that the core compiles from bytes when not served as application/wasm and
+// that the page works on without it, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium is missing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -488,6 +488,30 @@ describe.skipIf(skip)('web client in Chromium', () => {
     }
     await page.close();
   }, 60_000);
+
+  it('a /core.wasm served as another type is compiled from its bytes: the preview works the same', async () => {
+    const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
+    // A proxy or static host that does not know .wasm: instantiateStreaming would reject the response.
+    await page.route('**/core.wasm', async (route) => {
+      const original = await route.fetch();
+      await route.fulfill({ response: original, headers: { ...original.headers(), 'content-type': 'application/octet-stream' } });
+    });
+    await open(page);
+    await page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core !== 'loading', null, WAIT);
+    expect((await hook(page)).core).toBe('buffer');
+    expect(await page.locator('#preview-note').isVisible()).toBe(false);
+    const strokes = place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3));
+    await drawMouse(page, strokes);
+    expect(await predict(page)).toBe(7);
+    const { strokes: shown, preview } = await hook(page);
+    const session = new FastPreprocessor(await loadCore()).session(DEFAULT_CANVAS);
+    for (const s of shown) session.addStroke(s);
+    const want = new Float32Array(784);
+    session.toMnist(want);
+    expect(preview).toEqual(Array.from(want));
+    expect((await ui(page)).previewInk).toBeGreaterThan(255 * 20);
+    await page.close();
+  }, 30_000);
 
   it('without WebAssembly: a note instead of the preview, guesses still stream, corrections off', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
