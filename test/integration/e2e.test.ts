@@ -3,7 +3,8 @@
 // pointer events, checks the live guess/bars/preview, Predict, Clear, reconnection after a server restart and a
 // stored correction, that the preview is the 28×28 Node's FastPreprocessor makes of the streamed points (and the
 // server's answer the Predictor's on it), that the core compiles from bytes when not served as application/wasm and
-// that the page works on without it, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium is missing.
+// that the page works on without it, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium
+// is missing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -389,6 +390,9 @@ describe.skipIf(skip)('web client in Chromium', () => {
     const h = (window as unknown as { doodleDigits: Hook }).doodleDigits;
     return { core: h.core, strokes: h.strokes(), preview: h.preview() };
   });
+  /** Waits until the page's core has loaded or failed to. */
+  const coreSettled = (page: Page) =>
+    page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core !== 'loading', null, WAIT);
 
   /** Index of the last message of this type before `end`, or −1. */
   const lastIndex = (ms: ClientMessage[], end: number, type: ClientMessage['type']): number => {
@@ -406,13 +410,14 @@ describe.skipIf(skip)('web client in Chromium', () => {
     return t;
   }
 
-  it('the preview is the 28×28 Node\'s FastPreprocessor makes of the streamed points; the server\'s answer is the Predictor\'s on it', async () => {
+  it('the preview is the 28×28 Node\'s FastPreprocessor makes of the streamed points; the server\'s answer is the ' +
+    'Predictor\'s on it', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
     const wire = tap(page);
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
     await open(page);
-    await page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core !== 'loading', null, WAIT);
+    await coreSettled(page);
     // application/wasm from the static server, so the page compiled the module while it downloaded.
     expect((await hook(page)).core).toBe('streaming');
     const pre = new FastPreprocessor(await loadCore());
@@ -440,7 +445,8 @@ describe.skipIf(skip)('web client in Chromium', () => {
         const i = lastIndex(wire.sent, wire.sent.length, 'predict');
         return i >= from && wire.got.length > i ? i + 1 : 0;
       }, `the answer to ${name}'s predict`).catch((e: Error) => {
-        throw new Error(`${e.message}; page errors: ${pageErrors.join('\n') || 'none'}; last sent: ${JSON.stringify(wire.sent.slice(-3)).slice(0, 300)}`);
+        const last = JSON.stringify(wire.sent.slice(-3)).slice(0, 300);
+        throw new Error(`${e.message}; page errors: ${pageErrors.join('\n') || 'none'}; last sent: ${last}`);
       });
       const at = answered - 1;
       await predicted(page);
@@ -497,7 +503,7 @@ describe.skipIf(skip)('web client in Chromium', () => {
       await route.fulfill({ response: original, headers: { ...original.headers(), 'content-type': 'application/octet-stream' } });
     });
     await open(page);
-    await page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core !== 'loading', null, WAIT);
+    await coreSettled(page);
     expect((await hook(page)).core).toBe('buffer');
     expect(await page.locator('#preview-note').isVisible()).toBe(false);
     const strokes = place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3));
@@ -518,7 +524,8 @@ describe.skipIf(skip)('web client in Chromium', () => {
     // A browser that predates WebAssembly (SIMD): the page's loader finds nothing to compile with.
     await page.addInitScript(() => { delete (globalThis as { WebAssembly?: unknown }).WebAssembly; });
     await open(page);
-    await page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core === 'missing', null, WAIT);
+    await coreSettled(page);
+    expect((await hook(page)).core).toBe('missing');
     const note = page.locator('#preview-note');
     expect(await note.isVisible()).toBe(true);
     expect(await note.textContent()).toMatch(/^No preview in this browser/);
