@@ -1,16 +1,19 @@
 // End to end in a real browser: Debian's Chromium (driven by playwright-core) against the real server, serving the
 // freshly bundled web client and a model trained here on real MNIST. Draws digits with the mouse and with touch
 // pointer events, checks the live guess/bars/preview, Predict, Clear, reconnection after a server restart and a
-// stored correction, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium is missing.
+// stored correction, that the preview is the 28×28 Node's FastPreprocessor makes of the streamed points (and the
+// server's answer the Predictor's on it), that the core compiles from bytes when not served as application/wasm and
+// that the page works on without it, and saves screenshots to test/artifacts/. Fails (not skips) in CI when Chromium
+// is missing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { freePort } from '../helpers/ports.js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type WebSocket as PageSocket } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { ModelRegistry } from '../../src/model/registry.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
@@ -18,8 +21,12 @@ import { ModelHolder } from '../../src/server/model-holder.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/app.js';
 import { webDirs } from '../../src/server/serve.js';
 import { Random } from '../../src/random.js';
+import { loadCore } from '../../src/wasm/core.js';
+import { FastPreprocessor } from '../../src/preprocess/fast-strokes.js';
+import { DEFAULT_CANVAS, type ClientMessage, type ServerMessage } from '../../src/protocol.js';
 import { place } from '../helpers/digits.js';
 import { addTrainedModel } from '../helpers/model.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -55,6 +62,8 @@ describe.skipIf(skip)('web client in Chromium', () => {
     if (!hasChromium) throw new Error(`Chromium missing at ${CHROMIUM}: apt-get install chromium (the e2e test needs it in CI)`);
     await build({ entryPoints: [join(root, 'web', 'src', 'main.ts')], bundle: true, format: 'esm', target: 'es2022',
       outfile: join(root, 'build', 'web', 'app.js'), sourcemap: true, logLevel: 'warning' });
+    // What `npm run build:web` does besides bundling: the core next to app.js (the test tier has built it already).
+    copyFileSync(join(root, 'build', 'core.wasm'), join(root, 'build', 'web', 'core.wasm'));
     mkdirSync(artifacts, { recursive: true });
     tmp = mkdtempSync(join(tmpdir(), 'doodle-e2e-'));
     feedbackDir = join(tmp, 'feedback');
@@ -373,5 +382,160 @@ describe.skipIf(skip)('web client in Chromium', () => {
     expect((await ui(page)).padInk).toBeGreaterThan(0);
     await page.screenshot({ path: join(artifacts, 'ui-touch.png') });
     await context.close();
+  }, 30_000);
+
+  /** The page's test hook (web/src/main.ts, docs/web.md). */
+  interface Hook { core: string; strokes(): Array<Array<[number, number]>>; preview(): number[] | null }
+  const hook = (page: Page) => page.evaluate(() => {
+    const h = (window as unknown as { doodleDigits: Hook }).doodleDigits;
+    return { core: h.core, strokes: h.strokes(), preview: h.preview() };
+  });
+  /** Waits until the page's core has loaded or failed to. */
+  const coreSettled = (page: Page) =>
+    page.waitForFunction(() => (window as unknown as { doodleDigits: Hook }).doodleDigits.core !== 'loading', null, WAIT);
+
+  /** Index of the last message of this type before `end`, or −1. */
+  const lastIndex = (ms: ClientMessage[], end: number, type: ClientMessage['type']): number => {
+    for (let i = end - 1; i >= 0; i--) if (ms[i]!.type === type) return i;
+    return -1;
+  };
+
+  /** The page's own /ws traffic, decoded, in order: what it streamed and what the server answered (one socket). */
+  function tap(page: Page): { sent: ClientMessage[]; got: ServerMessage[] } {
+    const t = { sent: [] as ClientMessage[], got: [] as ServerMessage[] };
+    page.on('websocket', (ws: PageSocket) => {
+      ws.on('framesent', (f) => t.sent.push(JSON.parse(String(f.payload)) as ClientMessage));
+      ws.on('framereceived', (f) => t.got.push(JSON.parse(String(f.payload)) as ServerMessage));
+    });
+    return t;
+  }
+
+  it('the preview is the 28×28 Node\'s FastPreprocessor makes of the streamed points; the server\'s answer is the ' +
+    'Predictor\'s on it', async () => {
+    const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
+    const wire = tap(page);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
+    await open(page);
+    await coreSettled(page);
+    // application/wasm from the static server, so the page compiled the module while it downloaded.
+    expect((await hook(page)).core).toBe('streaming');
+    const pre = new FastPreprocessor(await loadCore());
+    const rng = new Random(17);
+    const cases: Array<[string, Array<Array<[number, number]>>]> = [
+      ['large 7', place(7, { x: 70, y: 35, w: 140, h: 210 }, rng)],
+      ['small 3 (a box of canvas pixels)', place(3, { x: 118, y: 120, w: 36, h: 48 }, rng)],
+      ['off-centre 0', place(0, { x: 165, y: 150, w: 80, h: 110 }, rng)],
+      ['two-stroke 4', place(4, { x: 65, y: 35, w: 150, h: 210 }, rng)],
+      ['8 across the whole canvas', place(8, { x: 6, y: 4, w: 268, h: 272 }, rng)],
+      ['2 running off the right edge (its base ends at x ≈ 290)', place(2, { x: 120, y: 40, w: 200, h: 200 }, rng)],
+      ['a dot', [[[140.5, 120.25]]]],
+      ['three strokes: 7 with a crossbar and a serif', [...place(7, { x: 70, y: 35, w: 140, h: 210 }, rng),
+        [[105, 150], [185, 150]], [[60, 40], [70, 60]]]],
+    ];
+    const answers: Array<{ name: string; answer: ServerMessage; want: Float32Array; shown: string }> = [];
+    for (const [name, strokes] of cases) {
+      await clear(page);
+      const from = wire.sent.length;
+      await drawMouse(page, strokes);
+      await page.click('#predict');
+      // Every message the page sends is answered, in order (no backpressure with one drawer): the answer to its
+      // `predict` is the received frame at the same index.
+      const answered = await pollUntil(() => {
+        const i = lastIndex(wire.sent, wire.sent.length, 'predict');
+        return i >= from && wire.got.length > i ? i + 1 : 0;
+      }, `the answer to ${name}'s predict`).catch((e: Error) => {
+        const last = JSON.stringify(wire.sent.slice(-3)).slice(0, 300);
+        throw new Error(`${e.message}; page errors: ${pageErrors.join('\n') || 'none'}; last sent: ${last}`);
+      });
+      const at = answered - 1;
+      await predicted(page);
+      const { strokes: shown, preview } = await hook(page);
+
+      // The points the page streamed since its `clear`, as strokes: the page's own record of them must agree.
+      const messages = wire.sent.slice(lastIndex(wire.sent, at, 'clear') + 1, at);
+      const streamed: Array<Array<[number, number]>> = [];
+      for (const m of messages) {
+        if (m.type === 'begin') streamed.push([[m.x, m.y]]);
+        else if (m.type === 'move') for (let k = 0; k < m.points.length; k += 2) streamed.at(-1)!.push([m.points[k]!, m.points[k + 1]!]);
+      }
+      expect(streamed.length, name).toBe(Math.max(1, strokes.length));
+      expect(shown, `${name}: the page's strokes are the streamed ones`).toEqual(streamed);
+
+      // Node replays the same messages into a StrokeSession, as the server's drawer session receives them.
+      const session = pre.session(DEFAULT_CANVAS);
+      for (const m of messages) {
+        if (m.type === 'begin') session.begin(m.x, m.y);
+        else if (m.type === 'move') session.extend(m.points);
+        else if (m.type === 'end') session.end();
+      }
+      const want = new Float32Array(784);
+      expect(session.toMnist(want), `${name} has ink`).toBe(true);
+      session.free();
+      expect(preview, name).toHaveLength(784);
+      const diff = preview!.map((v, i) => Math.abs(v - want[i]!));
+      const worst = diff.indexOf(Math.max(...diff));
+      expect(diff[worst], `${name}: worst pixel ${worst}: browser ${preview![worst]}, Node ${want[worst]}`).toBeLessThanOrEqual(1e-6);
+      expect(want.reduce((a, b) => a + b, 0), `${name}: more than a few pixels of ink`).toBeGreaterThan(3);
+
+      answers.push({ name, answer: wire.got[at]!, want, shown: (await ui(page)).guess });
+    }
+    // The server's answers to `predict` are the in-process Predictor's on those 28×28s (the server preprocesses the
+    // streamed points with FastPreprocessor too), and are what the page showed. Checked after every preview, so a
+    // server that preprocesses differently does not hide a preview mismatch.
+    for (const { name, answer, want, shown } of answers) {
+      expect(answer.type, `${name}: ${JSON.stringify(answer)}`).toBe('prediction');
+      if (answer.type !== 'prediction') continue;
+      const expected = holder.predictor!.predict(want);
+      expect(answer.digit, name).toBe(expected.digit);
+      expect(shown, name).toBe(String(expected.digit));
+      const probDiff = Math.max(...answer.probs.map((p, d) => Math.abs(p - expected.probs[d]!)));
+      expect(probDiff, `${name}: server ${answer.probs.join(' ')} vs Predictor ${expected.probs.join(' ')}`).toBeLessThanOrEqual(1e-6);
+    }
+    await page.close();
+  }, 60_000);
+
+  it('a /core.wasm served as another type is compiled from its bytes: the preview works the same', async () => {
+    const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
+    // A proxy or static host that does not know .wasm: instantiateStreaming would reject the response.
+    await page.route('**/core.wasm', async (route) => {
+      const original = await route.fetch();
+      await route.fulfill({ response: original, headers: { ...original.headers(), 'content-type': 'application/octet-stream' } });
+    });
+    await open(page);
+    await coreSettled(page);
+    expect((await hook(page)).core).toBe('buffer');
+    expect(await page.locator('#preview-note').isVisible()).toBe(false);
+    const strokes = place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3));
+    await drawMouse(page, strokes);
+    expect(await predict(page)).toBe(7);
+    const { strokes: shown, preview } = await hook(page);
+    const session = new FastPreprocessor(await loadCore()).session(DEFAULT_CANVAS);
+    for (const s of shown) session.addStroke(s);
+    const want = new Float32Array(784);
+    session.toMnist(want);
+    expect(preview).toEqual(Array.from(want));
+    expect((await ui(page)).previewInk).toBeGreaterThan(255 * 20);
+    await page.close();
+  }, 30_000);
+
+  it('without WebAssembly: a note instead of the preview, guesses still stream, corrections off', async () => {
+    const page = await browser!.newPage({ viewport: { width: 900, height: 800 } });
+    // A browser that predates WebAssembly (SIMD): the page's loader finds nothing to compile with.
+    await page.addInitScript(() => { delete (globalThis as { WebAssembly?: unknown }).WebAssembly; });
+    await open(page);
+    await coreSettled(page);
+    expect((await hook(page)).core).toBe('missing');
+    const note = page.locator('#preview-note');
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toMatch(/^No preview in this browser/);
+    await drawMouse(page, place(7, { x: 70, y: 35, w: 140, h: 210 }, new Random(3)));
+    expect(await predict(page)).toBe(7);
+    expect(await ui(page)).toMatchObject({ previewInk: 0, choicesEnabled: 0, error: '', hint: 'Done — Clear to draw another' });
+    expect((await hook(page)).preview).toBeNull();
+    await page.screenshot({ path: join(artifacts, 'ui-no-wasm.png') });
+    await clear(page);
+    expect((await ui(page)).padInk).toBe(0);
+    await page.close();
   }, 30_000);
 });

@@ -1,10 +1,12 @@
-// The drawing: strokes in canvas-280 coordinates (what the server sees), the same StrokeRaster the server runs (so
-// the "what the model sees" preview is computed by the same code), and the on-screen canvas painted at
+// The drawing: strokes in canvas-280 coordinates (what the server sees), a StrokeSession on the wasm core fed the
+// same points (so the "what the model sees" preview is the server's own 28×28), and the on-screen canvas painted at
 // devicePixelRatio resolution. Points are appended here as pointer events arrive; `takePending` hands the ones not
-// yet sent to the animation-frame batcher in main.ts.
+// yet sent to the animation-frame batcher in main.ts. Until the core has loaded (or when it cannot), there is no
+// session and no preview; attach() replays the strokes drawn so far.
 
 import { DEFAULT_CANVAS, LIMITS } from '../../src/protocol.js';
-import { StrokeRaster, SIDE } from '../../src/preprocess/index.js';
+import { SIDE } from '../../src/preprocess/spec.js';
+import type { FastPreprocessor, StrokeSession } from '../../src/preprocess/fast-strokes.js';
 
 export type Point = [number, number];
 export const CANVAS = DEFAULT_CANVAS;
@@ -12,7 +14,13 @@ const INK = '#ffd400';
 
 export class Drawing {
   readonly strokes: Point[][] = [];
-  private raster = new StrokeRaster(CANVAS);
+  private session: StrokeSession | undefined;
+  private points = 0;
+  /** The session's last 28×28, and whether it had ink; recomputed on the first read after a change. */
+  private readonly image = new Float32Array(SIDE * SIDE);
+  private ink = false;
+  private stale = true;
+  private readonly one = new Float64Array(2);
   private readonly ctx: CanvasRenderingContext2D;
   private inStroke = false;
   /** Flat x, y pairs of the open stroke not yet sent as a `move`. */
@@ -39,8 +47,28 @@ export class Drawing {
     this.repaint();
   }
 
+  /** Preprocesses on this core from now on, starting with the strokes drawn so far (the open one left open). */
+  attach(pre: FastPreprocessor): void {
+    const session = pre.session(CANVAS);
+    this.strokes.forEach((s, i) => {
+      session.begin(s[0]![0], s[0]![1]);
+      session.extend(s.slice(1).flat());
+      if (i < this.strokes.length - 1 || !this.inStroke) session.end();
+    });
+    this.session = session;
+    this.stale = true;
+  }
+
+  /** The core has loaded: mnist() gives the preview. */
+  get preprocessing(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** No ink on the canvas (by the preprocessing; without a core, no stroke yet). */
   get empty(): boolean {
-    return this.raster.empty;
+    if (!this.session) return this.strokes.length === 0;
+    this.refresh();
+    return !this.ink;
   }
 
   get drawing(): boolean {
@@ -49,14 +77,16 @@ export class Drawing {
 
   /** Total points, to stay inside the server's per-drawing limits. */
   get full(): boolean {
-    return this.strokes.length >= LIMITS.maxStrokes || this.raster.points >= LIMITS.maxPointsPerDrawing;
+    return this.strokes.length >= LIMITS.maxStrokes || this.points >= LIMITS.maxPointsPerDrawing;
   }
 
   begin(p: Point): void {
     this.strokes.push([p]);
     this.inStroke = true;
     this.pending = [];
-    this.raster.begin(p[0], p[1]);
+    this.points++;
+    this.session?.begin(p[0], p[1]);
+    this.stale = true;
     this.dot(p);
   }
 
@@ -67,7 +97,13 @@ export class Drawing {
     if (last[0] === p[0] && last[1] === p[1]) return;
     stroke.push(p);
     this.pending.push(p[0], p[1]);
-    this.raster.extend(p);
+    this.points++;
+    if (this.session) {
+      this.one[0] = p[0];
+      this.one[1] = p[1];
+      this.session.extend(this.one);
+      this.stale = true;
+    }
     this.ctx.beginPath();
     this.ctx.moveTo(last[0], last[1]);
     this.ctx.lineTo(p[0], p[1]);
@@ -76,7 +112,7 @@ export class Drawing {
 
   end(): void {
     this.inStroke = false;
-    this.raster.end();
+    this.session?.end();
   }
 
   /** The points of the open stroke added since the last call (flat x, y pairs), at most LIMITS.maxPointsPerMessage. */
@@ -94,15 +130,24 @@ export class Drawing {
     this.strokes.length = 0;
     this.inStroke = false;
     this.pending = [];
-    this.raster.clear();
+    this.points = 0;
+    this.session?.clear();
+    this.stale = true;
     this.ctx.clearRect(0, 0, CANVAS.width, CANVAS.height);
   }
 
-  /** The normalised 28×28 input (784 values in [0, 1]) by the server's own preprocessing; all zeros when empty. */
-  mnist(): Float32Array {
-    const out = new Float32Array(SIDE * SIDE);
-    this.raster.toMnist(out);
-    return out;
+  /** The normalised 28×28 input (784 values in [0, 1], all zeros when empty) by the server's own preprocessing, or
+   * undefined without a core. The array is reused: copy it to keep it. */
+  mnist(): Float32Array | undefined {
+    if (!this.session) return undefined;
+    this.refresh();
+    return this.image;
+  }
+
+  private refresh(): void {
+    if (!this.stale || !this.session) return;
+    this.ink = this.session.toMnist(this.image);
+    this.stale = false;
   }
 
   private dot(p: Point): void {

@@ -1,10 +1,12 @@
-// The Doodle Digits page: pointer input → Drawing (canvas + the shared StrokeRaster) → strokes streamed over /ws,
-// coalesced into one `move` per animation frame → live guess, ten probability bars, a 28×28 preview of what the model
-// sees, corrections POSTed to /feedback. Protocol: docs/protocol.md; user manual: docs/web.md.
+// The Doodle Digits page: pointer input → Drawing (canvas + a StrokeSession on the wasm core) → strokes streamed over
+// /ws, coalesced into one `move` per animation frame → live guess, ten probability bars, a 28×28 preview of what the
+// model sees, corrections POSTed to /feedback. Without the core (no WebAssembly SIMD) the page draws and predicts on,
+// with a note instead of the preview. Protocol: docs/protocol.md; user manual and test hook: docs/web.md.
 
 import type { PredictionMessage, ServerMessage } from '../../src/protocol.js';
-import { SIDE } from '../../src/preprocess/index.js';
+import { SIDE } from '../../src/preprocess/spec.js';
 import { Connection } from './connection.js';
+import { loadPreprocessor, type CoreLoad } from './core.js';
 import { CANVAS, Drawing, type Point } from './drawing.js';
 import { sendFeedback } from './feedback.js';
 
@@ -28,6 +30,7 @@ const modelEl = $('model');
 const latencyEl = $('latency');
 const bars = $('bars');
 const choices = $('choices');
+const previewNote = $('preview-note');
 
 const drawing = new Drawing(pad);
 const previewCtx = preview.getContext('2d')!;
@@ -64,6 +67,8 @@ const sentAt: number[] = [];
 let offline = false;
 /** A correction is on its way to the server. */
 let sending = false;
+/** The wasm core behind the preview: still loading, loaded (and how), or unavailable in this browser. */
+let core: 'loading' | CoreLoad | 'missing' = 'loading';
 
 // --- connection ------------------------------------------------------------------------------------------------
 
@@ -219,7 +224,8 @@ function setOffline(value: boolean): void {
 }
 
 function updateChoices(): void {
-  const disabled = offline || sending || (drawing.empty && drawing.strokes.length === 0);
+  // A correction carries the 28×28 the model saw: none without the core.
+  const disabled = offline || sending || !drawing.preprocessing || (drawing.empty && drawing.strokes.length === 0);
   for (const b of choiceButtons) b.disabled = disabled;
 }
 
@@ -241,6 +247,7 @@ function setBars(probs: readonly number[] | null): void {
 
 function updatePreview(): void {
   const img = drawing.mnist();
+  if (!img) return; // no core: the preview stays black, the note says why
   const data = previewCtx.createImageData(SIDE, SIDE);
   for (let i = 0; i < img.length; i++) {
     const v = Math.round(img[i]! * 255);
@@ -302,7 +309,8 @@ function clearAll(): void {
 }
 
 async function correct(label: number): Promise<void> {
-  if (drawing.strokes.length === 0) return;
+  const image = drawing.mnist();
+  if (drawing.strokes.length === 0 || !image) return;
   status.textContent = 'Sending…';
   sending = true;
   updateChoices();
@@ -311,7 +319,7 @@ async function correct(label: number): Promise<void> {
       label,
       strokes: drawing.strokes.map((s) => s.map((p): [number, number] => [p[0], p[1]])),
       width: CANVAS.width, height: CANVAS.height, brush: CANVAS.brush,
-      image: Array.from(drawing.mnist()),
+      image: Array.from(image),
       predicted: lastDigit,
       model,
     });
@@ -343,6 +351,26 @@ document.addEventListener('keydown', (e) => {
 
 matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`).addEventListener('change', () => drawing.resize());
 
+// Test hook (docs/web.md): the strokes as streamed, the preview's 784 values, and the core's state.
+Object.defineProperty(window, 'doodleDigits', {
+  value: Object.freeze({
+    get core() { return core; },
+    strokes: () => drawing.strokes.map((s) => s.map((p) => [p[0], p[1]])),
+    preview: () => { const img = drawing.mnist(); return img ? Array.from(img) : null; },
+  }),
+});
+
 setBars(null);
-updatePreview();
 conn.connect();
+loadPreprocessor().then(({ pre, load }) => {
+  drawing.attach(pre); // replays whatever was drawn while the module loaded
+  core = load;
+  updatePreview();
+  updateChoices();
+}, (e: unknown) => {
+  core = 'missing';
+  previewNote.textContent = 'No preview in this browser (it cannot run the WebAssembly core), so no corrections ' +
+    'either; the guesses still come from the server.';
+  previewNote.hidden = false;
+  console.warn('numeric core not loaded:', e);
+});
