@@ -48,8 +48,8 @@ export function wsSessions({ app, holder, metrics: m, hot, pipeline }: RouteCont
   const pool = pipeline.preprocessor.pool;
   const version = new VersionJson();
   const memoryFull = (): boolean => pool.bytesInUse >= limits.drawingMemoryBytes;
-  const memoryMessage = (): string =>
-    `this server's memory for drawings is full (${Math.round(limits.drawingMemoryBytes / 2 ** 20)} MiB on this thread): try again shortly`;
+  const budget = limits.drawingMemoryBytes >= 2 ** 20 ? `${Math.round(limits.drawingMemoryBytes / 2 ** 20)} MiB` : `${Math.round(limits.drawingMemoryBytes / 1024)} KiB`;
+  const memoryMessage = (): string => `this server's memory for drawings is full (${budget} on this thread): try again shortly`;
 
   const sendWs = (ws: WebSocket<Session>, msg: object): void => {
     if (!ws.getUserData().closed) ws.send(JSON.stringify(msg), false);

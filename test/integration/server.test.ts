@@ -22,6 +22,7 @@ import { addTrainedModel, mnistSplit } from '../helpers/model.js';
 import { spawn } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
 import { cliPath } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
 import { LIMITS } from '../../src/protocol.js';
 import { WS_HARD_CAP_BYTES } from '../../src/server/app.js';
 
@@ -467,6 +468,63 @@ describe('WebSocket /ws', () => {
     expect((await fetch(base + '/v2/health/live')).status).toBe(200);
     const text = await (await fetch(base + '/metrics')).text();
     expect(text).toMatch(/doodle_errors_total\{kind="too_large",transport="ws"\} 1\n/);
+  });
+});
+
+describe('WebSocket limits per thread', () => {
+  it('refuses drawers beyond --max-drawers with 503, and new points beyond the drawing memory budget with "limit"', async () => {
+    // A budget of 64 KiB: a few point blocks and grids; a drawer limit of 3.
+    const small = await startServer({ host: '127.0.0.1', port: 0, holder, metrics: createMetrics(new Registry(), { defaultMetrics: false }),
+      staticDirs: [], maxDrawers: 3, drawingMemoryBytes: 64 * 1024 });
+    const open = async (): Promise<WebSocket> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${small.port}/ws`);
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      return ws;
+    };
+    const answers = (ws: WebSocket): Array<Record<string, unknown>> => {
+      const got: Array<Record<string, unknown>> = [];
+      ws.on('message', (d) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+      return got;
+    };
+    try {
+      const drawers = [await open(), await open(), await open()];
+      const refused = new WebSocket(`ws://127.0.0.1:${small.port}/ws`);
+      const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+      expect(status).toBe(503);
+      // One drawer fills the budget with big strokes (each grows its points and grid) until the server says "limit".
+      const got = answers(drawers[0]!);
+      const rng = new Random(9);
+      for (let k = 0; k < 40 && !got.some((m) => m.type === 'error'); k++) {
+        drawers[0]!.send(JSON.stringify({ type: 'begin', x: rng.uniform(0, 280), y: rng.uniform(0, 280) }));
+        const pts = Array.from({ length: 1000 }, () => [rng.uniform(-270, 550), rng.uniform(-270, 550)]).flat();
+        drawers[0]!.send(JSON.stringify({ type: 'move', points: pts }));
+        await pollUntil(() => got.length >= 2 * (k + 1), 'both answers', 5000); // one by one: errors in a burst would close it (1008)
+      }
+      const error = got.find((m) => m.type === 'error')!;
+      expect(error).toMatchObject({ code: 'limit' });
+      expect(error.message).toBe("this server's memory for drawings is full (64 KiB on this thread): try again shortly");
+      // Another drawer is refused new points too, while predicting stays possible; clear gives the memory back.
+      const other = answers(drawers[1]!);
+      drawers[1]!.send(JSON.stringify({ type: 'begin', x: 10, y: 10 }));
+      drawers[1]!.send(JSON.stringify({ type: 'predict' }));
+      await pollUntil(() => other.length >= 2, 'two answers', 5000);
+      expect(other[0], JSON.stringify(other)).toMatchObject({ type: 'error', code: 'limit' });
+      expect(other[1]).toMatchObject({ type: 'prediction', digit: null });
+      drawers[0]!.close();
+      await pollUntil(async () => {
+        const probe = new WebSocket(`ws://127.0.0.1:${small.port}/ws`);
+        const ok = await new Promise<boolean>((resolve) => { probe.once('open', () => resolve(true)); probe.once('unexpected-response', () => resolve(false)); });
+        probe.close();
+        return ok;
+      }, 'a drawer accepted again', 5000);
+      const after = answers(drawers[1]!);
+      drawers[1]!.send(JSON.stringify({ type: 'begin', x: 10, y: 10 }));
+      await pollUntil(() => after.length >= 1, 'an answer', 5000);
+      expect(after[0]).toMatchObject({ type: 'prediction' });
+      for (const ws of drawers) ws.close();
+    } finally {
+      await small.close();
+    }
   });
 });
 
