@@ -59,6 +59,9 @@ export class Mlp {
   private readonly work: number;
   private readonly sparseWork: number;
   readonly sparseInput: boolean;
+  /** predictOne's layer table for the core (see assembly/kernels/forward-one.ts) and its index scratch. */
+  private readonly onePlan: I32Buffer;
+  private readonly oneWork: number;
 
   constructor(
     private readonly core: CoreExports,
@@ -93,6 +96,11 @@ export class Mlp {
       ? arena.bytes(Math.max(core.matmulSparseWorkBytes(maxBatch, first.inputs, first.outputs),
         core.matmulSparseWorkBytes(first.inputs, maxBatch, first.outputs)))
       : 0;
+    // Row 0 of each activation buffer: (y, x, W, b, C, OC) per layer, fixed for the life of the model.
+    this.onePlan = arena.i32(this.layers.length * 6);
+    this.onePlan.data.set(this.layers.flatMap((layer, l) => [this.acts[l + 1]!.ptr, this.acts[l]!.ptr,
+      this.weightPtr(layer), this.biasPtr(layer), layer.inputs, layer.outputs]));
+    this.oneWork = arena.bytes(core.denseForwardOneWorkBytes(Math.max(...sizes)));
   }
 
   get classes(): number {
@@ -132,6 +140,17 @@ export class Mlp {
     this.core.softmaxForward(this.probs.ptr, logits.ptr, B, this.classes);
     this.core.argmax(this.predictions.ptr, this.probs.ptr, B, this.classes);
     return this.probs;
+  }
+
+  /** predict(1) for one row, in one core call: `input` (sizes[0] values) is copied into row 0 of acts[0] (omit it
+   * when that row was written in place); class probabilities land in row 0 of `probs` and row 0 of every acts[l];
+   * returns the predicted class. Skips zeros of every layer's input (pixels and ReLU outputs). */
+  predictOne(input?: ArrayLike<number>): number {
+    if (input !== undefined) {
+      if (input.length !== this.sizes[0]) throw new RangeError(`input has ${input.length} values, this network takes ${this.sizes[0]}`);
+      this.acts[0]!.data.set(input);
+    }
+    return this.core.mlpPredictOne(this.probs.ptr, this.onePlan.ptr, this.layers.length, this.oneWork);
   }
 
   /** forward + mean cross-entropy against `targets` (labels must be in [0, classes): checked where data enters). */
