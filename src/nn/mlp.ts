@@ -5,7 +5,8 @@
 //   backward: dz_L = (p − onehot)/B;  dW_l = a_lᵀ · dz_{l+1};  db_l = Σ_rows dz_{l+1};  da_l = dz_{l+1} · W_lᵀ,
 //             dz_l = da_l ⊙ [a_l > 0]
 // With `sparseInput`, the input layer's product and weight gradient skip the input's zeros (a normalised digit is ~80%
-// zeros; see assembly/kernels/matmul-sparse.ts): same results, a fraction of the work.
+// zeros; see assembly/kernels/matmul-sparse.ts): same results, a fraction of the work. predictOne is the B = 1
+// inference path: every layer skips its input's zeros, all in one core call (assembly/kernels/forward-one.ts).
 // Not here: optimizers (optimizer.ts), data loading, or the model file format.
 
 import type { CoreExports } from '../wasm/core.js';
@@ -122,7 +123,9 @@ export class Mlp {
     this.checkBatch(B);
     const k = this.core;
     const last = this.layers.length - 1;
-    this.layers.forEach((layer, l) => {
+    // A plain loop: forEach's closure was allocated on every prediction.
+    for (let l = 0; l <= last; l++) {
+      const layer = this.layers[l]!;
       const inp = this.acts[l]!.ptr, out = this.acts[l + 1]!.ptr;
       if (l === 0 && this.sparseInput) {
         k.matmulSparseNN(out, inp, this.weightPtr(layer), B, layer.inputs, layer.outputs, false, this.sparseWork);
@@ -130,7 +133,7 @@ export class Mlp {
         k.matmulNN(out, inp, this.weightPtr(layer), B, layer.inputs, layer.outputs, false, this.work);
       }
       k.biasReluForward(out, out, this.biasPtr(layer), B, layer.outputs, l !== last);
-    });
+    }
     return this.acts[this.layers.length]!;
   }
 
