@@ -6,6 +6,7 @@ export { MR, NR, KC, MC, matmulWorkBytes, matmulNN, matmulNT, matmulTN,
          matmulNNScalar, matmulNTScalar, matmulTNScalar } from "./kernels/matmul";
 export { matmulSparseWorkBytes, matmulSparseNN, matmulSparseTN, matmulSparseNNScalar,
          matmulSparseTNScalar } from "./kernels/matmul-sparse";
+export { denseForwardOneWorkBytes, denseForwardOne, denseForwardOneScalar, mlpPredictOne } from "./kernels/forward-one";
 export { biasReluForward, biasReluForwardScalar, reluBackward, reluBackwardScalar,
          biasBackward, biasBackwardScalar } from "./kernels/relu";
 export { softmaxForward, softmaxForwardScalar, softmaxCrossEntropyForward, softmaxCrossEntropyBackward,

@@ -43,9 +43,11 @@ export class Predictor {
 
   /** One 28×28 image (784 values, ink 1 on 0). */
   predict(input: ArrayLike<number>): Prediction {
-    this.mlp.acts[0]!.data.set(input as ArrayLike<number>, 0);
-    const probs = this.mlp.predict(1).data;
-    return { digit: this.mlp.predictions.data[0]!, probs: Array.from(probs.subarray(0, CLASSES)) };
+    const digit = this.mlp.predictOne(input); // the one-row path: every layer skips its input's zeros, one core call
+    const p = this.mlp.probs.data; // re-read per call: a view made before memory.grow is detached
+    const probs = new Array<number>(CLASSES);
+    for (let c = 0; c < CLASSES; c++) probs[c] = p[c]!;
+    return { digit, probs };
   }
 
   /** n images back to back in `inputs` (n·784 values): probabilities (n·10) and digits (n), in chunks of maxBatch. */

@@ -5,7 +5,8 @@
 //   backward: dz_L = (p − onehot)/B;  dW_l = a_lᵀ · dz_{l+1};  db_l = Σ_rows dz_{l+1};  da_l = dz_{l+1} · W_lᵀ,
 //             dz_l = da_l ⊙ [a_l > 0]
 // With `sparseInput`, the input layer's product and weight gradient skip the input's zeros (a normalised digit is ~80%
-// zeros; see assembly/kernels/matmul-sparse.ts): same results, a fraction of the work.
+// zeros; see assembly/kernels/matmul-sparse.ts): same results, a fraction of the work. predictOne is the B = 1
+// inference path: every layer skips its input's zeros, all in one core call (assembly/kernels/forward-one.ts).
 // Not here: optimizers (optimizer.ts), data loading, or the model file format.
 
 import type { CoreExports } from '../wasm/core.js';
@@ -59,6 +60,9 @@ export class Mlp {
   private readonly work: number;
   private readonly sparseWork: number;
   readonly sparseInput: boolean;
+  /** predictOne's layer table for the core (see assembly/kernels/forward-one.ts) and its index scratch. */
+  private readonly onePlan: I32Buffer;
+  private readonly oneWork: number;
 
   constructor(
     private readonly core: CoreExports,
@@ -93,6 +97,11 @@ export class Mlp {
       ? arena.bytes(Math.max(core.matmulSparseWorkBytes(maxBatch, first.inputs, first.outputs),
         core.matmulSparseWorkBytes(first.inputs, maxBatch, first.outputs)))
       : 0;
+    // Row 0 of each activation buffer: (y, x, W, b, C, OC) per layer, fixed for the life of the model.
+    this.onePlan = arena.i32(this.layers.length * 6);
+    this.onePlan.data.set(this.layers.flatMap((layer, l) => [this.acts[l + 1]!.ptr, this.acts[l]!.ptr,
+      this.weightPtr(layer), this.biasPtr(layer), layer.inputs, layer.outputs]));
+    this.oneWork = arena.bytes(core.denseForwardOneWorkBytes(Math.max(...sizes)));
   }
 
   get classes(): number {
@@ -114,7 +123,9 @@ export class Mlp {
     this.checkBatch(B);
     const k = this.core;
     const last = this.layers.length - 1;
-    this.layers.forEach((layer, l) => {
+    // A plain loop: forEach's closure was allocated on every prediction.
+    for (let l = 0; l <= last; l++) {
+      const layer = this.layers[l]!;
       const inp = this.acts[l]!.ptr, out = this.acts[l + 1]!.ptr;
       if (l === 0 && this.sparseInput) {
         k.matmulSparseNN(out, inp, this.weightPtr(layer), B, layer.inputs, layer.outputs, false, this.sparseWork);
@@ -122,7 +133,7 @@ export class Mlp {
         k.matmulNN(out, inp, this.weightPtr(layer), B, layer.inputs, layer.outputs, false, this.work);
       }
       k.biasReluForward(out, out, this.biasPtr(layer), B, layer.outputs, l !== last);
-    });
+    }
     return this.acts[this.layers.length]!;
   }
 
@@ -132,6 +143,17 @@ export class Mlp {
     this.core.softmaxForward(this.probs.ptr, logits.ptr, B, this.classes);
     this.core.argmax(this.predictions.ptr, this.probs.ptr, B, this.classes);
     return this.probs;
+  }
+
+  /** predict(1) for one row, in one core call: `input` (sizes[0] values) is copied into row 0 of acts[0] (omit it
+   * when that row was written in place); class probabilities land in row 0 of `probs` and row 0 of every acts[l];
+   * returns the predicted class. Skips zeros of every layer's input (pixels and ReLU outputs). */
+  predictOne(input?: ArrayLike<number>): number {
+    if (input !== undefined) {
+      if (input.length !== this.sizes[0]) throw new RangeError(`input has ${input.length} values, this network takes ${this.sizes[0]}`);
+      this.acts[0]!.data.set(input);
+    }
+    return this.core.mlpPredictOne(this.probs.ptr, this.onePlan.ptr, this.layers.length, this.oneWork);
   }
 
   /** forward + mean cross-entropy against `targets` (labels must be in [0, classes): checked where data enters). */

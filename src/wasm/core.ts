@@ -32,6 +32,11 @@ export interface CoreExports extends PreprocessCore {
   matmulSparseTNScalar: MatmulScalarFn;
   matmulNTScalar: MatmulScalarFn;
   matmulTNScalar: MatmulScalarFn;
+  denseForwardOneWorkBytes(C: number): number;
+  denseForwardOne(y: Ptr, x: Ptr, w: Ptr, bias: Ptr, C: number, OC: number, relu: boolean, work: Ptr): void;
+  denseForwardOneScalar(y: Ptr, x: Ptr, w: Ptr, bias: Ptr, C: number, OC: number, relu: boolean): void;
+  /** plan: per layer six i32 (y, x, W, b, C, OC); returns the argmax of probs. */
+  mlpPredictOne(probs: Ptr, plan: Ptr, L: number, work: Ptr): number;
   biasReluForward(out: Ptr, inp: Ptr, bias: Ptr, B: number, C: number, relu: boolean): void;
   biasReluForwardScalar(out: Ptr, inp: Ptr, bias: Ptr, B: number, C: number, relu: boolean): void;
   reluBackward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;

@@ -10,10 +10,16 @@ describe('core loading', () => {
     const core = await loadCore();
     for (const name of ['matmulNN', 'matmulNT', 'matmulTN', 'biasReluForward', 'reluBackward', 'biasBackward',
       'softmaxForward', 'softmaxCrossEntropyForward', 'softmaxCrossEntropyBackward', 'sgdMomentumStep', 'adamStep',
-      'argmax']) {
+      'argmax', 'denseForwardOne']) {
       expect(typeof (core as unknown as Record<string, unknown>)[name], name).toBe('function');
       expect(typeof (core as unknown as Record<string, unknown>)[`${name}Scalar`], `${name}Scalar`).toBe('function');
     }
+  });
+
+  it('exports the one-row forward (mlpPredictOne, denseForwardOneWorkBytes) for Mlp.predictOne', async () => {
+    const core = await loadCore();
+    expect(typeof core.mlpPredictOne).toBe('function');
+    expect(core.denseForwardOneWorkBytes(784)).toBe((784 + 4) * 4);
   });
 
   it('detects SIMD in this runtime', () => {

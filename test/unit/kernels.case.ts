@@ -24,6 +24,8 @@ export interface KernelImpl {
   matmul(layout: Layout, c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean): void;
   /** The zero-skipping products (NN and TN only: A is the sparse operand). */
   matmulSparse(layout: SparseLayout, c: Ptr, a: Ptr, b: Ptr, M: number, K: number, N: number, accumulate: boolean): void;
+  /** One row through a dense layer, y = act(x·W + b), skipping x's zeros (the SIMD one's `work` is the adapter's). */
+  denseForwardOne(y: Ptr, x: Ptr, w: Ptr, bias: Ptr, C: number, OC: number, relu: boolean): void;
   biasReluForward(out: Ptr, inp: Ptr, bias: Ptr, B: number, C: number, relu: boolean): void;
   reluBackward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
   biasBackward(dbias: Ptr, dout: Ptr, B: number, C: number, accumulate: boolean): void;
@@ -61,6 +63,9 @@ export const simdKernels: MakeKernels = (core, arena) => {
     matmulSparse(layout, c, a, b, M, K, N, accumulate) {
       withWork(core.matmulSparseWorkBytes(M, K, N), (work) => sparse[layout](c, a, b, M, K, N, accumulate, work));
     },
+    denseForwardOne(y, x, w, bias, C, OC, relu) {
+      withWork(core.denseForwardOneWorkBytes(C), (work) => core.denseForwardOne(y, x, w, bias, C, OC, relu, work));
+    },
     biasReluForward: core.biasReluForward,
     reluBackward: core.reluBackward,
     biasBackward: core.biasBackward,
@@ -84,6 +89,7 @@ export const scalarKernels: MakeKernels = (core) => {
     matmulSparse(layout, c, a, b, M, K, N, accumulate) {
       sparse[layout](c, a, b, M, K, N, accumulate);
     },
+    denseForwardOne: core.denseForwardOneScalar,
     biasReluForward: core.biasReluForwardScalar,
     reluBackward: core.reluBackwardScalar,
     biasBackward: core.biasBackwardScalar,
@@ -299,6 +305,41 @@ export function runKernelSuite(name: string, make: MakeKernels): void {
               });
             }
           }
+        }
+      }
+    });
+
+    // -------------------------------------------------------------------------------------------------------------
+    describe('one-row dense forward (skips zeros of x)', () => {
+      // (C, OC): the default model's three layers, awkward sizes (C and OC of 1, 3, 5, 17, 127: scalar tails of the
+      // zero scan and of the columns, 0–3 leftover non-zero rows). x is a digit-like 20% dense, a ReLU output's
+      // 50%, fully dense, or all zero (then y = act(b)); some zeros are −0, which is skipped too (−0·W = ±0).
+      const shapes: ReadonlyArray<readonly [number, number]> = [
+        [784, 256], [256, 128], [128, 10], [1, 1], [3, 5], [5, 17], [17, 3], [127, 64], [64, 127], [784, 17], [6, 1],
+      ];
+      for (const [C, OC] of shapes) {
+        for (const density of [0.2, 0.5, 1, 0]) {
+          const key = `denseForwardOne C=${C} OC=${OC} density=${density}`;
+          const seed = seedFor(key);
+          it(`${key} relu on/off (seed ${seed})`, () => {
+            const rnd = new Random(seed);
+            const x = uniform(rnd, C).map((v, i) => (rnd.next() < density ? v : i % 3 === 0 ? -0 : 0));
+            const w = uniform(rnd, C * OC);
+            const bias = uniform(rnd, OC);
+            const px = input(x), pw = input(w), pb = input(bias);
+            const z = ref.matmulRef('NN', x, w, 1, C, OC);
+            for (const relu of [true, false]) {
+              const want = ref.biasReluForwardRef(z, bias, 1, OC, relu);
+              const y = guarded(OC, NaN);
+              k.denseForwardOne(y.ptr, px, pw, pb, C, OC, relu);
+              // The bias is one more term of the sum.
+              expectClose(`${key} relu=${relu}`, y.f32, want, matmulTolerance(C + 1));
+              y.expectIntact(`${key} relu=${relu}: y guards`);
+            }
+            expectSame(`${key}: x unchanged`, view(px, C), x);
+            expectSame(`${key}: W unchanged`, view(pw, C * OC), w);
+            expectSame(`${key}: b unchanged`, view(pb, OC), bias);
+          });
         }
       }
     });

@@ -1,12 +1,15 @@
 // Kernel tests: the shared suite (kernels.case.ts) over the SIMD kernels and over their scalar twins, then the
 // SIMD-only checks: matmul's `work` scratch of exactly matmulWorkBytes(M, K, N) bytes is enough (nothing written
-// past it), and the SIMD matmuls agree with their scalar twins.
+// past it), and the SIMD matmuls agree with their scalar twins; the same for denseForwardOne's work, and the whole
+// one-row forward (mlpPredictOne, through Mlp.predictOne) against the batched path and an f64 reference.
 
-import { afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCore, type CoreExports } from '../../src/wasm/core.js';
 import { Arena } from '../../src/wasm/arena.js';
 import { Random } from '../../src/random.js';
+import { Mlp } from '../../src/nn/mlp.js';
 import { expectClose } from '../helpers/compare.js';
+import * as ref from '../reference/kernels.js';
 import {
   Guarded, LAYOUTS, MATMUL_SHAPES, matmulTolerance, runKernelSuite, scalarKernels, seedFor, simdKernels, uniform,
 } from './kernels.case.js';
@@ -86,4 +89,76 @@ describe('kernels (simd only)', () => {
       }
     }
   }
+
+  it('denseForwardOne with work of exactly denseForwardOneWorkBytes bytes: nothing written outside work', () => {
+    for (const [C, OC] of [[1, 1], [3, 2], [4, 5], [17, 3], [784, 256]] as const) {
+      const m0 = arena.mark();
+      const rnd = new Random(seedFor(`denseForwardOne work ${C} ${OC}`));
+      const x = arena.f32(C), w = arena.f32(C * OC), b = arena.f32(OC);
+      // Fully dense: the zero scan writes the most indices (and its branch-free tail stores past the last one).
+      x.data.set(uniform(rnd, C, 0.5, 1));
+      w.data.set(uniform(rnd, C * OC));
+      b.data.set(uniform(rnd, OC));
+      const bytes = core.denseForwardOneWorkBytes(C);
+      const work = new Guarded(core, arena, bytes / 4, 64);
+      const y = new Guarded(core, arena, OC);
+      core.denseForwardOne(y.ptr, x.ptr, w.ptr, b.ptr, C, OC, true, work.ptr);
+      work.expectIntact(`C=${C} OC=${OC}: work (${bytes} bytes) guards`);
+      y.expectIntact(`C=${C} OC=${OC}: y guards`);
+      arena.release(m0);
+    }
+  });
+
+  describe('Mlp.predictOne (mlpPredictOne: every layer, softmax and argmax in one call)', () => {
+    // The default model's shape, an awkward one, and a single layer (no hidden ReLU). He-initialised weights with
+    // non-zero biases; inputs digit-like (20% non-zero in [0, 1]). Against the f64 forward (matmul, bias, ReLU,
+    // softmax references) and the batched kernels' predict(1), which must give the same digit.
+    const cases: ReadonlyArray<readonly number[]> = [[784, 256, 128, 10], [17, 5, 3], [5, 3]];
+    for (const sizes of cases) {
+      const key = `predictOne sizes=[${sizes.join(', ')}]`;
+      const seed = seedFor(key);
+      it(`${key} equals the f64 reference and predict(1) (seed ${seed})`, () => {
+        const rnd = new Random(seed);
+        const mlp = new Mlp(core, arena, sizes, 4, { sparseInput: true });
+        mlp.init(rnd);
+        const p = mlp.params.data;
+        for (const l of mlp.layers) p.set(uniform(rnd, l.outputs, -0.1, 0.1), l.biasOffset);
+        const classes = sizes[sizes.length - 1]!;
+        for (let trial = 0; trial < 20; trial++) {
+          const x = Float32Array.from({ length: sizes[0]! }, () => (rnd.next() < 0.2 ? rnd.next() : 0));
+          // f64 reference forward.
+          let a: ArrayLike<number> = x;
+          mlp.layers.forEach((layer, l) => {
+            const w = p.subarray(layer.weightOffset, layer.weightOffset + layer.inputs * layer.outputs);
+            const z = ref.matmulRef('NN', a, w, 1, layer.inputs, layer.outputs);
+            a = ref.biasReluForwardRef(z, p.subarray(layer.biasOffset, layer.biasOffset + layer.outputs), 1, layer.outputs,
+              l + 1 < mlp.layers.length);
+          });
+          const want = ref.softmaxXentRef(a, 1, classes).probs;
+          const digit = mlp.predictOne(x);
+          const got = mlp.probs.data.slice(0, classes);
+          // Probabilities are within a few ulps of 1 and the logits' errors are matmul-sized: 1e-5 absolute is >10×
+          // the error of the f32 path here and far below any real mistake.
+          expectClose(`${key} trial ${trial}: probs`, got, want, { atol: 1e-5, rtol: 1e-5 });
+          expect(digit, `${key} trial ${trial}: digit = argmax of probs`).toBe(ref.argmaxRef(got, 1, classes)[0]);
+          mlp.predict(1);
+          expectClose(`${key} trial ${trial}: predict(1)`, mlp.probs.data.subarray(0, classes), got, { atol: 1e-6, rtol: 1e-5 });
+          expect(mlp.predictions.data[0], `${key} trial ${trial}: predict(1) digit`).toBe(digit);
+        }
+      });
+    }
+
+    it('rejects an input of the wrong length, and reads acts[0] row 0 when given none', () => {
+      const mlp = new Mlp(core, arena, [5, 3], 1);
+      mlp.init(new Random(3));
+      expect(() => mlp.predictOne(new Float32Array(4))).toThrow(/input has 4 values, this network takes 5/);
+      const x = Float32Array.of(0, 1, 0, 0.5, 0);
+      const digit = mlp.predictOne(x);
+      const probs = mlp.probs.data.slice(0, 3);
+      mlp.probs.data.fill(0);
+      mlp.acts[0]!.data.set(x);
+      expect(mlp.predictOne()).toBe(digit);
+      expect(Array.from(mlp.probs.data.subarray(0, 3))).toEqual(Array.from(probs));
+    });
+  });
 });
