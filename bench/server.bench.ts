@@ -15,7 +15,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -288,6 +288,8 @@ function targetTable(today: Summary | undefined, fresh: Summary): Array<{ measur
 }
 
 async function main(): Promise<void> {
+  // The machine is shared: the 1-minute load average at the start and end goes into the results beside the figures.
+  const loadAtStart = loadavg()[0]!;
   const registry = new ModelRegistry(modelsDir);
   const version = registry.currentVersion();
   if (!version) throw new Error('no current model → run `npm run train` first');
@@ -375,6 +377,7 @@ async function main(): Promise<void> {
     }
 
     const commit = gitCommit(root);
+    const load = { start: loadAtStart, end: loadavg()[0]! };
     const fresh = { ...summarize(rows, 'ours', drawers.ours), strokeUpdate: su.fresh };
     let todaySummary: Summary | undefined, todaySource: string;
     if (todayDir !== undefined) {
@@ -384,27 +387,29 @@ async function main(): Promise<void> {
       if (!quick) {
         mkdirSync(dirname(todayFile), { recursive: true });
         writeFileSync(todayFile, JSON.stringify({ date: new Date().toISOString(), commit: todayCommit, machine: { cpu: cpus()[0]?.model, cores: cpus().length },
-          node: process.versions.node, httpClient: hasWrk ? 'wrk' : 'node', seconds, rounds, model: version, summary: todaySummary,
+          node: process.versions.node, loadAverage: load, httpClient: hasWrk ? 'wrk' : 'node', seconds, rounds, model: version, summary: todaySummary,
           rows: rows.map((r) => { const { ours: _o, ...rest } = r; return rest; }), drawers: drawers.today }, null, 2) + '\n');
         console.log(`wrote ${todayFile}`);
       }
     } else if (existsSync(todayFile)) {
-      const rec = JSON.parse(readFileSync(todayFile, 'utf8')) as { date: string; commit: string; summary: Summary };
+      const rec = JSON.parse(readFileSync(todayFile, 'utf8')) as { date: string; commit: string; summary: Summary; loadAverage?: { start: number; end: number } };
       // The in-process path of today's server is still in src/ (the reference): measured in this run.
       todaySummary = { ...rec.summary, strokeUpdate: su.today };
-      todaySource = `recorded ${rec.date.slice(0, 10)}, commit ${rec.commit} (${todayFile.slice(root.length + 1)}); stroke update measured in this run`;
+      const recLoad = rec.loadAverage ? `, load average ${rec.loadAverage.start.toFixed(1)}–${rec.loadAverage.end.toFixed(1)}` : '';
+      todaySource = `recorded ${rec.date.slice(0, 10)}, commit ${rec.commit}${recLoad} (${todayFile.slice(root.length + 1)}); stroke update measured in this run`;
     } else {
       todaySource = 'not measured: run with --today <checkout of 538d12e> once';
     }
     const table = targetTable(todaySummary, fresh);
-    console.log(`\nIssue 10 targets (today: ${todaySource}; new: this checkout, commit ${commit}; ratios against the bare server of the same run)`);
+    console.log(`\nIssue 10 targets (today: ${todaySource}; new: this checkout, commit ${commit}; ratios against the bare server of the same run;` +
+      ` load average ${load.start.toFixed(1)}–${load.end.toFixed(1)} on ${cpus().length} cores)`);
     console.log('measure | today | new | target');
     for (const r of table) console.log(`${r.measure} | ${r.today} | ${r.new} | ${r.target}`);
 
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, 'server.json');
     writeFileSync(`${file}.tmp`, JSON.stringify({ date: new Date().toISOString(), commit, machine: { cpu: cpus()[0]?.model, cores: cpus().length },
-      node: process.versions.node, taskset, httpClient: hasWrk ? 'wrk' : 'node', seconds, rounds, model: version, strokeUpdate: su.fresh,
+      node: process.versions.node, loadAverage: load, taskset, httpClient: hasWrk ? 'wrk' : 'node', seconds, rounds, model: version, strokeUpdate: su.fresh,
       strokeUpdateToday: su.today, rows, drawers, soak, rss: { start: rssStart, end: rssEnd },
       targets: { todaySource, today: todaySummary, new: fresh, table } }, null, 2) + '\n');
     renameSync(`${file}.tmp`, file);
