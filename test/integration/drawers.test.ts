@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ModelRegistry } from '../../src/model/registry.js';
-import { digitDrawing, runDrawers } from '../../bench/load/drawer-client.js';
+import { checkPrediction, digitDrawing, drawingMessages, runDrawers } from '../../bench/load/drawer-client.js';
 import { addTrainedModel } from '../helpers/model.js';
 import { spawnCli } from '../helpers/cli.js';
 import { pollUntil } from '../helpers/poll.js';
@@ -35,6 +35,26 @@ afterAll(() => {
 });
 
 const shortDigit = (i: number) => digitDrawing(i, 24, 2);
+
+it('checks answers the way the protocol states them, and draws digits of the asked size on the canvas', () => {
+  const ok = '{"type":"prediction","seq":3,"digit":7,"probs":[0.01,0.01,0.01,0.01,0.01,0.01,0.01,0.91,0.01,0.01],"model":"m"}';
+  expect(checkPrediction(ok, 3)).toBe('');
+  expect(checkPrediction(ok, 4)).toBe('seq 3, expected 4');
+  expect(checkPrediction(ok.replace('"digit":7', '"digit":6'), 3)).toMatch(/^digit 6 is not the argmax/);
+  expect(checkPrediction(ok.replace('"digit":7', '"digit":null'), 3)).toBe('digit null');
+  expect(checkPrediction(ok.replace('0.91', '0.5'), 3)).toMatch(/^probs sum to 0\.59/);
+  expect(checkPrediction(ok.replace(',0.01]', ']'), 3)).toMatch(/^probs \[/);
+  expect(checkPrediction('{"type":"error","code":"limit","message":"too many"}', 3)).toBe('error limit: too many');
+  expect(checkPrediction('{"type":"pred', 3)).toMatch(/^not JSON/);
+  for (let i = 0; i < 20; i++) {
+    const d = digitDrawing(i);
+    expect(d.length).toBe(3);
+    // 300 points, plus each later stroke repeating its predecessor's last point.
+    expect(d.reduce((a, s) => a + s.length / 2, 0)).toBe(302);
+    expect(d.flat().every((v) => v >= 0 && v <= 280)).toBe(true);
+    expect(drawingMessages(d).length).toBe(3 * 2 + d.reduce((a, s) => a + Math.ceil((s.length / 2 - 1) / 4), 0) + 1);
+  }
+});
 
 it(`serves ${DRAWERS} concurrent drawers, each getting a valid prediction for every message`, async () => {
   const r = await runDrawers({ port, drawers: DRAWERS, batch: 250, drawing: shortDigit, deadlineMs: 60_000 });
