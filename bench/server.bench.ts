@@ -283,7 +283,7 @@ function targetTable(today: Summary | undefined, fresh: Summary): Array<{ measur
     { measure: '`POST /predict` JSON, 64 connections: p99 ÷ the bare server\'s p99', today: today ? `${x(today.httpJsonP99Ratio)} (${ms(today.httpJsonP99Ms)})` : '–',
       new: `${x(fresh.httpJsonP99Ratio)} (${ms(fresh.httpJsonP99Ms)})`, target: '≤ 1.5×' },
     { measure: '`POST /predict` binary 784 float32, 64 connections ÷ bare uWS reading the body', today: x(today?.binaryRatio), new: x(fresh.binaryRatio), target: '≥ 0.85×' },
-    { measure: `${(fresh.drawers?.drawers ?? drawersN).toLocaleString('en-US')} concurrent drawers on one thread, each drawing a full digit`, today: dr(today), new: dr(fresh), target: 'all served, RSS growth ≤ 400 MB' },
+    { measure: `${(fresh.drawers?.drawers ?? today?.drawers?.drawers ?? 10_000).toLocaleString('en-US')} concurrent drawers on one thread, each drawing a full digit`, today: dr(today), new: dr(fresh), target: 'all served, RSS growth ≤ 400 MB' },
   ];
 }
 
