@@ -25,7 +25,7 @@ const PARTS: Part[] = [
   { name: 'preprocess', script: 'build/bench/preprocess.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'preprocess.json' },
   { name: 'inference', script: 'build/bench/inference.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'inference.json' },
   { name: 'tfjs', script: 'build/bench/tfjs.bench.mjs', args: quick ? ['--quick'] : [], env: {}, results: 'tfjs.json' },
-  { name: 'server', script: 'build/bench/server.bench.mjs', args: quick ? ['--seconds', '1'] : ['--seconds', '5'], env: {}, results: 'server.json' },
+  { name: 'server', script: 'build/bench/server.bench.mjs', args: quick ? ['--quick', '--seconds', '1'] : ['--seconds', '5'], env: {}, results: 'server.json' },
 ];
 
 if (only !== undefined && !PARTS.some((p) => p.name === only)) {

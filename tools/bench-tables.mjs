@@ -1,8 +1,10 @@
-// Regenerates the README's benchmark section from bench/results/bench.json (written by `npm run bench`), between
-// the markers <!-- bench:start --> and <!-- bench:end -->, so the tables always match a committed results file.
+// Regenerates the README's benchmark section from bench/results/bench.json (written by `npm run bench`) and, for the
+// server, bench/results/server.json beside it (written by `npm run bench:server` and by `npm run bench`'s server part,
+// so never older than bench.json's copy), between the markers <!-- bench:start --> and <!-- bench:end -->, so the
+// tables always match committed results files.
 // Usage: node tools/bench-tables.mjs [--check] [results.json]   (--check: exit 1 if the README differs, write nothing)
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,8 +49,18 @@ if (p.inference) {
   out.push(table(['', 'batch-1 p50 µs', 'batch-1 p99 µs', 'batch-64 samples/s'], rows));
   out.push(`\nOne stroke update (extend 4 points + normalise + forward): preprocess ${f1(r.strokeUpdate.preprocessP50Us)} µs + forward ${f1(r.strokeUpdate.forwardP50Us)} µs (p50).`);
 }
-if (p.server) {
-  const s = p.server;
+const serverFile = join(dirname(file), 'server.json');
+const server = existsSync(serverFile) ? JSON.parse(readFileSync(serverFile, 'utf8')) : p.server;
+if (server) {
+  const s = server;
+  if (s.targets) {
+    // Issue 10's table, rows as bench/server.bench.ts printed them (one rendering of the figures, the bench's).
+    out.push(`\n### Server targets (issue 10): today | new | target\n`);
+    const load = s.loadAverage ? ` (load average ${f1(s.loadAverage.start)}–${f1(s.loadAverage.end)} on ${s.machine.cores} cores)` : '';
+    out.push(`Measured by \`npm run bench:server\` on ${s.date.slice(0, 10)}, commit ${s.commit}${load} ([bench/results/server.json](bench/results/server.json));` +
+      ` today: ${s.targets.todaySource}. Ratios are against the bare uWebSockets.js server of the same run.\n`);
+    out.push(table(['measure', 'today', 'new', 'target'], s.targets.table.map((r) => [r.measure, r.today, r.new, r.target])));
+  }
   out.push(`\n### Server (${s.httpClient}; server on core 0, load on core 1; ${s.seconds} s per row; the bare uWebSockets.js server is the transport's ceiling)\n`);
   out.push(table(['POST /predict connections', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'bare uWS req/s', 'ours / bare'],
     s.rows.filter((r) => r.scenario === 'http_predict').map((r) => [r.connections, int(r.ours.requestsPerSec), f2(r.ours.p50Ms), f2(r.ours.p90Ms), f2(r.ours.p99Ms), r.ours.errors, int(r.bare.requestsPerSec), `${f2(r.ours.requestsPerSec / r.bare.requestsPerSec)}×`])));
