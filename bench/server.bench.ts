@@ -21,11 +21,12 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { parseIdx } from '../src/data/idx.js';
 import { ModelRegistry } from '../src/model/registry.js';
-import { loadModel } from '../src/model/model-file.js';
-import { Predictor } from '../src/inference/index.js';
+import { loadModel, type LoadedModel } from '../src/model/model-file.js';
+import { InferencePipeline, Predictor } from '../src/inference/index.js';
 import { StrokeRaster } from '../src/preprocess/index.js';
-import { FastPreprocessor } from '../src/preprocess/fast-strokes.js';
 import { loadCore } from '../src/wasm/core.js';
+import { Arena } from '../src/wasm/arena.js';
+import { Mlp } from '../src/nn/mlp.js';
 import { pinLoadToCore1, rssBytes, startProcess, stopProcess, taskset } from './load/processes.js';
 import type { DrawersRun } from './load/drawers.js';
 
@@ -190,15 +191,28 @@ interface Summary {
 
 /** One stroke update in-process, both paths on the same points, in alternating blocks: extend by 4 points (begin and
  * clear every 400), 28×28, forward. Validates first that the two paths' final 28×28 agree (mean |Δ| ≤ 0.02). */
-async function strokeUpdates(predictor: Predictor): Promise<{ today: StrokeUpdate; fresh: StrokeUpdate }> {
+async function strokeUpdates(predictor: Predictor, model: LoadedModel): Promise<{ today: StrokeUpdate; fresh: StrokeUpdate }> {
   const spec = { width: 280, height: 280, brush: 18 };
+  // Today's server path (538d12e): the full-canvas StrokeRaster, then the batched forward at B = 1 (Mlp.predict(1)).
   const raster = new StrokeRaster(spec);
-  const session = new FastPreprocessor(await loadCore()).session(spec);
+  const core = await loadCore();
+  const sizes = [model.layers[0]!.inputs, ...model.layers.map((l) => l.outputs)];
+  const batched = new Mlp(core, new Arena(core), sizes, 1, { sparseInput: true });
+  batched.importLayers(model.layers);
+  const todayUpdate = (input: Float32Array): boolean => {
+    if (!raster.toMnist(input)) return false;
+    batched.acts[0]!.data.set(input, 0);
+    batched.predict(1);
+    return true;
+  };
+  // The server's path now: the pipeline's live session (wasm preprocessing) and predictDrawing (one-row forward).
+  const pipeline = await InferencePipeline.create();
+  const session = pipeline.session(spec);
   const paths = [
-    { name: 'StrokeRaster + Predictor (today\'s server path)', d: raster as { begin(x: number, y: number): void; extend(p: number[]): void; clear(): void; toMnist(o: Float32Array): boolean } },
-    { name: 'FastPreprocessor (wasm) + Predictor', d: session },
+    { name: 'StrokeRaster + batched forward (today\'s server path)', d: raster as { begin(x: number, y: number): void; extend(p: number[]): void; clear(): void } },
+    { name: 'inference pipeline: wasm session + one-row forward', d: session },
   ];
-  const inputs = [new Float32Array(784), new Float32Array(784)];
+  const inputs = [new Float32Array(784), pipeline.input];
   const times = [[[], [], []], [[], [], []]] as number[][][];
   const total = quick ? 8000 : 20000, block = 1000;
   for (let b = 0; b < total / block; b++) {
@@ -211,17 +225,35 @@ async function strokeUpdates(predictor: Predictor): Promise<{ today: StrokeUpdat
         const pts = [0, 1, 2, 3].flatMap((k) => [140 + 70 * Math.cos(a + k * 0.005), 140 + 90 * Math.sin(2 * (a + k * 0.005))]);
         const t0 = performance.now();
         d.extend(pts);
-        const ink = d.toMnist(input);
+        if (p === 0) todayUpdate(input);
+        else pipeline.predictDrawing(predictor, session);
         const t1 = performance.now();
-        if (ink) predictor.predict(input);
-        const t2 = performance.now();
-        if (i >= 2000) { times[p]![0]!.push(t2 - t0); times[p]![1]!.push(t1 - t0); times[p]![2]!.push(t2 - t1); }
+        if (i >= 2000) times[p]![0]!.push(t1 - t0);
       }
     }
     if (b === 0) {
       let diff = 0;
       for (let k = 0; k < 784; k++) diff += Math.abs(inputs[0]![k]! - inputs[1]![k]!);
-      if (diff / 784 > 0.02) throw new Error(`FastPreprocessor and StrokeRaster disagree: mean |Δ| = ${(diff / 784).toFixed(4)} > 0.02`);
+      if (diff / 784 > 0.02) throw new Error(`the pipeline and StrokeRaster disagree: mean |Δ| = ${(diff / 784).toFixed(4)} > 0.02`);
+    }
+  }
+  // The stages alone, on the same points, for the split (the all-in figure above is the one the target is about).
+  for (let p = 0; p < 2; p++) {
+    const { d } = paths[p]!;
+    const input = inputs[p]!;
+    for (let i = 0; i < total / 2; i++) {
+      if (i % 400 === 0) { d.clear(); d.begin(100, 60); }
+      const a = i * 0.02;
+      const pts = [0, 1, 2, 3].flatMap((k) => [140 + 70 * Math.cos(a + k * 0.005), 140 + 90 * Math.sin(2 * (a + k * 0.005))]);
+      const t0 = performance.now();
+      d.extend(pts);
+      const ink = p === 0 ? raster.toMnist(input) : session.toMnist(input);
+      const t1 = performance.now();
+      if (ink) {
+        if (p === 0) { batched.acts[0]!.data.set(input, 0); batched.predict(1); } else predictor.predict(input);
+      }
+      const t2 = performance.now();
+      if (i >= 1000) { times[p]![1]!.push(t1 - t0); times[p]![2]!.push(t2 - t1); }
     }
   }
   const [today, fresh] = paths.map((p, k): StrokeUpdate => {
@@ -300,7 +332,7 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ image });
 
   // 3. In-process stroke update, today's path and the fast one.
-  const su = await strokeUpdates(predictor);
+  const su = await strokeUpdates(predictor, model);
   for (const s of [su.today, su.fresh]) {
     console.log(`stroke update in-process, ${s.path}: median ${s.medianUs.toFixed(1)} µs (preprocess ${s.preprocessP50Us.toFixed(1)} + forward ${s.forwardP50Us.toFixed(1)}), p99 ${s.p99Us.toFixed(1)} µs`);
   }
