@@ -1,11 +1,11 @@
 // Renders pen strokes (round-capped thick segments, "capsules") straight into a small bit grid of point samples,
-// 8×8 samples per cell: the working grid of a live drawing (src/preprocess/fast-strokes.ts), never the W×H canvas.
+// 4×4 samples per quad: the working grid of a live drawing (src/preprocess/fast-strokes.ts), never the W×H canvas.
 // Not here: where the working box is or when it grows (the host's), turning the samples into 28×28 (mnist.ts).
 //
-// Grid: Gy rows of Gx cells, cell-major. Cell (c, k) is the u64 at grid + 8·(k·Gx + c); its bit 8v + u is the sample
-// at sub-column u, sub-row v, at canvas position
-//   (x0 + (8c + u + 0.5)·h,  y0 + (8k + v + 0.5)·h),   h = the sample spacing (cell size / 8).
-// So byte v of a cell is one sample row of it, and a horizontal run of samples is a run of bytes 8 apart.
+// Grid: Gy rows of Gx quads, row-major with a row stride of S quads (S a multiple of 8, S ≥ Gx, so a v128 holds 8
+// quads of one row and never straddles two). Quad (q, p) is the u16 at grid + 2·(p·S + q); its bit 4v + u is the
+// sample at sub-column u, sub-row v, at canvas position
+//   (x0 + (4q + u + 0.5)·h,  y0 + (4p + v + 0.5)·h),   h = the sample spacing (quad size / 4).
 // A sample is ink iff it lies on the canvas [0, W)×[0, H) and within distance r (brush / 2) of some segment: the
 // coverage StrokeRaster's ramp clamp(r + 0.5 − d, 0, 1) approximates. Setting bits is a union, so overlapping
 // strokes never darken twice and the points may arrive split any way: the same points give the same bits.
@@ -14,7 +14,7 @@
 // (a segment from itself) and every other pair as the segment from the pair before it.
 
 /** Sets the samples of segments from points [from, to) of pts (see the header) in the grid. */
-export function strokeRender(grid: usize, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
+export function strokeRender(grid: usize, S: i32, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
   pts: usize, from: i32, to: i32): void {
   for (let k = max(from, 0); k < to; k++) {
     const p = pts + (<usize>k << 3);
@@ -26,18 +26,19 @@ export function strokeRender(grid: usize, Gx: i32, Gy: i32, x0: f64, y0: f64, h:
       const qx = <f64>load<f32>(p - 8);
       if (!isNaN(qx)) { ax = qx; ay = <f64>load<f32>(p - 4); }
     }
-    capsule(grid, Gx, Gy, x0, y0, h, W, H, r, ax, ay, bx, by);
+    capsule(grid, S, Gx, Gy, x0, y0, h, W, H, r, ax, ay, bx, by);
   }
 }
 
 /**
- * One capsule, row by row: the capsule is convex, so each sample row meets it in one interval [L, R], the hull of
- * the row's intersections with the disc at A, the disc at B and the rectangle between them:
- *   disc:       |x − ax| < √(r² − (y − ay)²)
+ * One capsule less the disc at A, row by row. Every point's disc is drawn by the element that ends at it (a dot is
+ * the segment from a point to itself), so the disc at A is already set when the segment A→B comes: the rest, disc B
+ * ∪ the rectangle, is still convex, so each sample row meets it in one interval [L, R], the hull of
+ *   disc B:     |x − bx| < √(r² − (y − by)²)
  *   rectangle:  0 ≤ (P − A)·e ≤ |e|²  and  |e × (P − A)| < r·|e|,  P = (x, y), e = B − A  (linear in x: 2 intervals)
- * Cost: one interval per sample row of the capsule's height, plus a byte per cell it crosses.
+ * Cost: one square root and no division per sample row of the capsule's height, plus a u16 per quad it crosses.
  */
-function capsule(grid: usize, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
+function capsule(grid: usize, S: i32, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
   ax: f64, ay: f64, bx: f64, by: f64): void {
   const inv = 1.0 / h;
   // Sample rows s with centre y0 + (s + 0.5)·h in (min y − r, max y + r) ∩ [0, H).
@@ -45,47 +46,47 @@ function capsule(grid: usize, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64
   const yhi = min(max(ay, by) + r, H);
   if (!(ylo < yhi)) return;
   const s0 = max(<i32>Math.floor((ylo - y0) * inv - 0.5) + 1, 0);
-  const s1 = min(<i32>Math.ceil((yhi - y0) * inv - 0.5) - 1, (Gy << 3) - 1);
+  const s1 = min(<i32>Math.ceil((yhi - y0) * inv - 0.5) - 1, (Gy << 2) - 1);
   // Sample columns on the canvas [0, W) and in the grid.
   const uLo = max(<i32>Math.floor(-x0 * inv - 0.5) + 1, 0);
-  const uHi = min(<i32>Math.ceil((W - x0) * inv - 0.5) - 1, (Gx << 3) - 1);
+  const uHi = min(<i32>Math.ceil((W - x0) * inv - 0.5) - 1, (Gx << 2) - 1);
   if (uLo > uHi) return;
   const ex = bx - ax, ey = by - ay;
   const len2 = ex * ex + ey * ey;
   const rl = r * Math.sqrt(len2);
   const r2 = r * r;
+  // The rectangle's bounds on a row at dA = y − ay, divisions hoisted: q = x − ax with
+  //   projection q·ex ∈ [−dA·ey, len2 − dA·ey],  distance q·ey ∈ (ex·dA − rl, ex·dA + rl).
+  const hasRect = len2 > 0;
+  const kx = ex != 0 ? -ey / ex : 0, lx = ex != 0 ? len2 / ex : 0;
+  const ky = ey != 0 ? ex / ey : 0, ly = ey != 0 ? rl / ey : 0;
+  // x0 − 0.5·h folded into the sample index: u = (x − x0)/h − 0.5.
+  const xs = x0 + 0.5 * h;
   for (let s = s0; s <= s1; s++) {
     const yc = y0 + (<f64>s + 0.5) * h;
     let L = Infinity, R = -Infinity;
-    const dA = yc - ay;
-    if (dA * dA < r2) {
-      const hw = Math.sqrt(r2 - dA * dA);
-      L = ax - hw;
-      R = ax + hw;
-    }
     const dB = yc - by;
     if (dB * dB < r2) {
       const hw = Math.sqrt(r2 - dB * dB);
-      L = min(L, bx - hw);
-      R = max(R, bx + hw);
+      L = bx - hw;
+      R = bx + hw;
     }
-    if (len2 > 0) {
-      // q = x − ax.  Projection: q·ex ∈ [−dA·ey, len2 − dA·ey].  Distance: q·ey ∈ (ex·dA − rl, ex·dA + rl).
+    if (hasRect) {
+      const dA = yc - ay;
       let lo = -Infinity, hi = Infinity;
-      const t0 = -dA * ey, t1 = len2 - dA * ey;
       if (ex != 0) {
-        const a = t0 / ex, b = t1 / ex;
-        lo = max(lo, min(a, b));
-        hi = min(hi, max(a, b));
-      } else if (t0 > 0 || t1 < 0) {
+        const a = dA * kx, b = a + lx;
+        lo = min(a, b);
+        hi = max(a, b);
+      } else if (dA * ey < 0 || len2 - dA * ey < 0) { // t0 = −dA·ey > 0 or t1 < 0
         hi = -Infinity;
       }
-      const c = ex * dA;
       if (ey != 0) {
-        const a = (c - rl) / ey, b = (c + rl) / ey;
+        const c = dA * ky;
+        const a = c - ly, b = c + ly;
         lo = max(lo, min(a, b));
         hi = min(hi, max(a, b));
-      } else if (!(Math.abs(c) < rl)) {
+      } else if (!(Math.abs(ex * dA) < rl)) {
         hi = -Infinity;
       }
       if (lo < hi) {
@@ -94,31 +95,32 @@ function capsule(grid: usize, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64
       }
     }
     if (!(L < R)) continue;
-    const u0 = max(<i32>Math.floor((L - x0) * inv - 0.5) + 1, uLo);
-    const u1 = min(<i32>Math.ceil((R - x0) * inv - 0.5) - 1, uHi);
+    const u0 = max(<i32>Math.floor((L - xs) * inv) + 1, uLo);
+    const u1 = min(<i32>Math.ceil((R - xs) * inv) - 1, uHi);
     if (u0 > u1) continue;
-    setRun(grid + ((<usize>(s >> 3) * Gx) << 3) + <usize>(s & 7), u0, u1);
+    setRun(grid + (<usize>((s >> 2) * S) << 1), (s & 3) << 2, u0, u1);
   }
 }
 
-/** Sets samples u0 … u1 (inclusive) of the sample row whose first byte is at `row` (bytes 8 apart). */
+/** Sets samples u0 … u1 (inclusive) of sub-row `sh / 4` of the quad row whose first quad is at `row`. */
 @inline
-function setRun(row: usize, u0: i32, u1: i32): void {
-  const c0 = u0 >> 3, c1 = u1 >> 3;
-  const m0 = <u8>(<i32>0xff << (u0 & 7));
-  const m1 = <u8>(<i32>0xff >> (7 - (u1 & 7)));
-  let p = row + (<usize>c0 << 3);
-  if (c0 == c1) {
-    store<u8>(p, load<u8>(p) | (m0 & m1));
+function setRun(row: usize, sh: i32, u0: i32, u1: i32): void {
+  const q0 = u0 >> 2, q1 = u1 >> 2;
+  const m0 = (<u32>0xf << (u0 & 3)) & 0xf;
+  const m1 = <u32>0xf >> (3 - (u1 & 3));
+  let p = row + (<usize>q0 << 1);
+  if (q0 == q1) {
+    store<u16>(p, load<u16>(p) | ((m0 & m1) << sh));
     return;
   }
-  store<u8>(p, load<u8>(p) | m0);
-  for (let c = c0 + 1; c < c1; c++) {
-    p += 8;
-    store<u8>(p, 0xff);
+  store<u16>(p, load<u16>(p) | (m0 << sh));
+  const full = <u32>0xf << sh;
+  for (let q = q0 + 1; q < q1; q++) {
+    p += 2;
+    store<u16>(p, load<u16>(p) | full);
   }
-  p = row + (<usize>c1 << 3);
-  store<u8>(p, load<u8>(p) | m1);
+  p = row + (<usize>q1 << 1);
+  store<u16>(p, load<u16>(p) | (m1 << sh));
 }
 
 /**
