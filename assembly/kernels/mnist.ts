@@ -27,8 +27,10 @@ const QY2: i16 = <i16>0xff00; // bit 1
 
 @inline function align8(n: i32): i32 { return (n + 7) & ~7; }
 @inline function clampf(q: f64, lo: f64, hi: f64): f64 { return q < lo ? lo : q > hi ? hi : q; }
-/** i32 elements per row of bitsToMnist's summed-area table over n quads: n + 1 entries, room for 8-lane stores. */
+/** f32 entries of bitsToMnist's corner-row table over n quads: n + 1, and room for its 8-lane stores. */
 @inline function satStride(n: i32): i32 { return align8(n + 1) + 8; }
+/** u16 entries per row of bitsToMnist's column prefix counts over n quads (whole v128s). */
+@inline function colStride(n: i32): i32 { return align8(n); }
 
 // Shared tail of the coverage work area: corner positions and fractions per output column, the corner integrals.
 const TAIL_BYTES = align8((SIDE + 1) * 4) + (SIDE + 1) * 8 + (SIDE + 1) * (SIDE + 1) * 8 + 4 * SIDE * 2 * 8;
@@ -37,7 +39,7 @@ const BITS_FIXED = 2 * 32 * 4 + 2 * 32 * 4;
 
 /** Bytes of `work` bitsToMnist needs for a grid of Gx×Gy quads. */
 export function bitsWorkBytes(Gx: i32, Gy: i32): i32 {
-  return ((Gy + 2) * satStride(Gx)) * 4 + BITS_FIXED;
+  return (Gy + 1) * colStride(Gx) * 2 + satStride(Gx) * 4 + BITS_FIXED;
 }
 
 // `stats` of bitsToMnist, kept by the host beside the grid between calls, Gy·ROW_STATS bytes: per quad row its set
@@ -58,10 +60,12 @@ export function coverageWorkBytes(w: i32, h: i32): i32 {
  * sample is set.
  * `stats` (ROW_STATS above) caches per quad row its mass, moments and quad span; only the rows [d0, d1) are rescanned
  * (the host passes the rows changed since the last call on this grid, all after a reset). Mass, moments and the
- * sample box are exact at sample resolution. The integrals take each quad as uniform (its count / 16 per sample): a
- * summed-area table of the ink box's quad counts (SIMD popcounts and lane prefix sums), and at each of the ≤ 29×29
- * footprint corners its bilinear interpolation, exact for that quad-constant image (a quad is ≤ 1/2.6 output pixel:
- * ≥ 53 quads across the ink's longer side).
+ * sample box are exact at sample resolution. The integrals take each quad as uniform (its count / 16 per sample):
+ * the bilinear interpolation of the summed-area table of the ink box's quad counts at each of the ≤ 29×29 footprint
+ * corners, exact for that quad-constant image (≥ 64 quads across the ink's longer side: an output pixel spans ≥ 3.2).
+ * Separably: column prefix counts down the box (SIMD, u16 lanes), interpolated at each corner row and summed along
+ * it (f32 lane prefix sums), then interpolated at the corner columns (64-bit lane loads) and differenced into the
+ * output row.
  */
 export function bitsToMnist(out: usize, work: usize, grid: usize, S: i32, Gx: i32, Gy: i32, exS: f64, eyS: f64,
   wS: f64, hS: f64, c0: i32, k0: i32, c1: i32, k1: i32, stats: usize, d0: i32, d1: i32): i32 {
@@ -116,18 +120,31 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, S: i32, Gx: i3
   const jHi = min(SIDE, <i32>Math.ceil((<f64>y1 - cy) * sy + C));
   if (iLo >= iHi || jLo >= jHi) return 1;
 
-  // Summed-area table of the quad counts over the ink box, quads [cl, cr] × [kt, kb]: sat[p][q] = set samples in
-  // quad rows kt … kt + p − 1, quad columns cl … cl + q − 1 (row and column 0 are 0).
+  // Column prefix counts of the ink box's quads [cl, cr] × [kt, kb]: col[p][q] = set samples in quad column cl + q,
+  // quad rows kt … kt + p − 1 (u16: ≤ 16·Gy). The row direction is summed later, only on the ≤ 29 interpolated corner
+  // rows: R = the summed-area table at a corner row, 1-D.
   const nq = cr - cl + 1, np = kb - kt + 1;
-  const sw = satStride(nq);
-  const rowBytes = <usize>sw << 2;
-  const sat = work;
-  memory.fill(sat, 0, rowBytes);
-  for (let p = 0; p < np; p++) {
-    const dst = sat + <usize>(p + 1) * rowBytes;
-    satRow(dst, dst - rowBytes, grid + (<usize>((kt + p) * S + cl) << 1), nq);
+  const cwBytes = <usize>colStride(nq) << 1;
+  const col = work;
+  memory.fill(col, 0, cwBytes);
+  const lane = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const rowStep = <usize>S << 1;
+  for (let q = 0; q < nq; q += 8) {
+    // 8 quad columns at a time down the rows, the running sum in a register. Lanes past nq are masked off: they
+    // may be the next row's quads, or the 16 bytes of slack the host leaves after the grid.
+    const mask = i16x8.lt_s(lane, i16x8.splat(<i16>min(8, nq - q)));
+    let src = grid + (<usize>(kt * S + cl + q) << 1);
+    let dst = col + (<usize>q << 1);
+    let acc = i16x8.splat(0);
+    for (let p = 0; p < np; p++) {
+      acc = i16x8.add(acc, i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v128.load(src), mask))));
+      dst += cwBytes;
+      v128.store(dst, acc);
+      src += rowStep;
+    }
   }
-  const R = sat + <usize>(np + 1) * rowBytes; // the table interpolated at the current corner row
+  const R = col + <usize>(np + 1) * cwBytes;
+  const rowBytes = <usize>satStride(nq) << 2;
   const qI = R + rowBytes, fX = qI + 32 * 4, rowA = fX + 32 * 4, rowB2 = rowA + 32 * 4;
   const span = iHi - iLo + 1;
   for (let b = iLo; b <= iHi; b++) {
@@ -149,15 +166,7 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, S: i32, Gx: i3
     const Y = (clampf(cy + (<f64>c - C) / sy, <f64>y0, <f64>y1) - <f64>(kt << 2)) * 0.25;
     let pi = <i32>Math.floor(Y);
     if (pi >= np) pi = np - 1;
-    const fy = f32x4.splat(<f32>(Y - <f64>pi));
-    // R[q] = sat[pi][q] + fy·(sat[pi + 1][q] − sat[pi][q]), the difference exact in integers.
-    const ra = sat + <usize>pi * rowBytes;
-    for (let q = 0; q <= nq; q += 4) {
-      const o = <usize>q << 2;
-      const a = v128.load(ra + o);
-      const d = i32x4.sub(v128.load(ra + rowBytes + o), a);
-      v128.store(R + o, f32x4.add(f32x4.convert_i32x4_s(a), f32x4.mul(fy, f32x4.convert_i32x4_s(d))));
-    }
+    cornerRow(R, col + <usize>pi * cwBytes, cwBytes, nq, <f32>(Y - <f64>pi));
     // cur[bi] = R[qi] + fx·(R[qi + 1] − R[qi]) four corners at a time: each (R[qi], R[qi + 1]) pair is one 64-bit
     // lane load (wasm SIMD has no gather), two pairs a v128, split into the a and b lanes by a shuffle.
     for (let bi = 0; bi < span; bi += 4) {
@@ -187,29 +196,33 @@ function foldNibbles(w: u32): u32 {
 }
 
 /**
- * dst[0 … n] = above[0 … n] + the inclusive prefix counts of the n quads at src (dst[0] = 0): 8 quads a v128 (byte
- * popcounts added pairwise into u16 lanes, a lane prefix sum in three shifted adds, widened to i32 with the carry).
- * Reads whole v128s: lanes past n are masked off (they may be the next row's quads, or the 16 bytes of slack the host
- * leaves after the grid).
+ * R[0 … n] = the summed-area table at a corner row between quad rows: R[0] = 0, R[q + 1] = Σ_{q' ≤ q} (a[q'] + fy·(b[q']
+ * − a[q'])), a, b = the column prefix rows above and below it (b − a exact in integers). Four lanes at a time in f32:
+ * a lane prefix sum in two shifted adds plus the carry. Entries up to n + 7 are written (colStride's room).
  */
-function satRow(dst: usize, above: usize, src: usize, n: i32): void {
-  store<i32>(dst, 0);
-  const zero = i16x8.splat(0);
-  const lane = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
-  let carry = i32x4.splat(0);
+function cornerRow(R: usize, a: usize, bOff: usize, n: i32, fy: f32): void {
+  store<f32>(R, 0);
+  const f = f32x4.splat(fy);
+  const zero = f32x4.splat(0);
+  let carry = zero;
   for (let q = 0; q < n; q += 8) {
-    let v = v128.load(src + (<usize>q << 1));
-    if (q + 8 > n) v = v128.and(v, i16x8.lt_s(lane, i16x8.splat(<i16>(n - q))));
-    let c = i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v));
-    c = i16x8.add(c, i8x16.shuffle(zero, c, 0, 1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29));
-    c = i16x8.add(c, i8x16.shuffle(zero, c, 0, 1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27));
-    c = i16x8.add(c, i8x16.shuffle(zero, c, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
-    const lo = i32x4.add(i32x4.extend_low_i16x8_u(c), carry);
-    const hi = i32x4.add(i32x4.extend_high_i16x8_u(c), carry);
-    carry = i32x4.splat(i32x4.extract_lane(hi, 3));
-    const o = <usize>(q + 1) << 2;
-    v128.store(dst + o, i32x4.add(lo, v128.load(above + o)));
-    v128.store(dst + o + 16, i32x4.add(hi, v128.load(above + o + 16)));
+    const o = <usize>q << 1;
+    const va = v128.load(a + o);
+    const vd = i16x8.sub(v128.load(a + bOff + o), va);
+    let lo = f32x4.add(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(va)),
+      f32x4.mul(f, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(vd))));
+    let hi = f32x4.add(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(va)),
+      f32x4.mul(f, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(vd))));
+    lo = f32x4.add(lo, v128.shuffle<f32>(zero, lo, 0, 4, 5, 6));
+    lo = f32x4.add(lo, v128.shuffle<f32>(zero, lo, 0, 1, 4, 5));
+    lo = f32x4.add(lo, carry);
+    hi = f32x4.add(hi, v128.shuffle<f32>(zero, hi, 0, 4, 5, 6));
+    hi = f32x4.add(hi, v128.shuffle<f32>(zero, hi, 0, 1, 4, 5));
+    hi = f32x4.add(hi, f32x4.splat(f32x4.extract_lane(lo, 3)));
+    carry = f32x4.splat(f32x4.extract_lane(hi, 3));
+    const r = R + (<usize>(q + 1) << 2);
+    v128.store(r, lo);
+    v128.store(r, hi, 16);
   }
 }
 
