@@ -13,9 +13,25 @@
 // Points: f32 pairs (x, y) at pts; a pair with x = NaN marks a stroke start, so the pair after it is drawn as a dot
 // (a segment from itself) and every other pair as the segment from the pair before it.
 
+// Capsules are drawn in batches of up to BATCH, sample row by sample row over all of them: a live move's few short
+// segments overlap almost entirely (4 px apart at brush 18), so their intervals on a row merge into one run, set
+// once, instead of one run per capsule (the bit setting was about half of a capsule's cost). Per capsule, at caps:
+// f64 ax, ay, bx, by, kx, lx, ky, ly, len2, ex, ey, rl (0 … 95); i32 first and last sample row (96, 100), flags (104).
+const BATCH = 8;
+const CAP = 112;
+const caps = memory.data(BATCH * CAP, 16);
+const HAS_RECT = 1, EX_NZ = 2, EY_NZ = 4;
+
 /** Sets the samples of segments from points [from, to) of pts (see the header) in the grid. */
 export function strokeRender(grid: usize, S: i32, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
   pts: usize, from: i32, to: i32): void {
+  const inv = 1.0 / h;
+  // Sample columns on the canvas [0, W) and in the grid.
+  const uLo = max(<i32>Math.floor(-x0 * inv - 0.5) + 1, 0);
+  const uHi = min(<i32>Math.ceil((W - x0) * inv - 0.5) - 1, (Gx << 2) - 1);
+  if (uLo > uHi) return;
+  const sMax = (Gy << 2) - 1;
+  let n = 0, smin = i32.MAX_VALUE, smax = -1;
   for (let k = max(from, 0); k < to; k++) {
     const p = pts + (<usize>k << 3);
     const bx = <f64>load<f32>(p);
@@ -26,79 +42,122 @@ export function strokeRender(grid: usize, S: i32, Gx: i32, Gy: i32, x0: f64, y0:
       const qx = <f64>load<f32>(p - 8);
       if (!isNaN(qx)) { ax = qx; ay = <f64>load<f32>(p - 4); }
     }
-    capsule(grid, S, Gx, Gy, x0, y0, h, W, H, r, ax, ay, bx, by);
+    // Sample rows s with centre y0 + (s + 0.5)·h in (min y − r, max y + r) ∩ [0, H).
+    const ylo = max(min(ay, by) - r, 0.0);
+    const yhi = min(max(ay, by) + r, H);
+    if (!(ylo < yhi)) continue;
+    const s0 = max(<i32>Math.floor((ylo - y0) * inv - 0.5) + 1, 0);
+    const s1 = min(<i32>Math.ceil((yhi - y0) * inv - 0.5) - 1, sMax);
+    if (s0 > s1) continue;
+    prepare(caps + <usize>(n * CAP), r, ax, ay, bx, by, s0, s1);
+    smin = min(smin, s0);
+    smax = max(smax, s1);
+    if (++n == BATCH) {
+      renderBatch(grid, S, x0, y0, h, r, uLo, uHi, n, smin, smax);
+      n = 0;
+      smin = i32.MAX_VALUE;
+      smax = -1;
+    }
   }
+  if (n > 0) renderBatch(grid, S, x0, y0, h, r, uLo, uHi, n, smin, smax);
 }
 
 /**
- * One capsule less the disc at A, row by row. Every point's disc is drawn by the element that ends at it (a dot is
- * the segment from a point to itself), so the disc at A is already set when the segment A→B comes: the rest, disc B
- * ∪ the rectangle, is still convex, so each sample row meets it in one interval [L, R], the hull of
+ * One capsule less the disc at A. Every point's disc is drawn by the element that ends at it (a dot is the segment
+ * from a point to itself), so the disc at A is already set when the segment A→B comes: the rest, disc B ∪ the
+ * rectangle, is still convex, so each sample row meets it in one interval [L, R], the hull of
  *   disc B:     |x − bx| < √(r² − (y − by)²)
  *   rectangle:  0 ≤ (P − A)·e ≤ |e|²  and  |e × (P − A)| < r·|e|,  P = (x, y), e = B − A  (linear in x: 2 intervals)
- * Cost: one square root and no division per sample row of the capsule's height, plus a u16 per quad it crosses.
+ * With q = x − ax and dA = y − ay the rectangle is q·ex ∈ [−dA·ey, len2 − dA·ey] and q·ey ∈ (ex·dA − rl, ex·dA + rl):
+ * the divisions by ex and ey are hoisted here (kx, lx, ky, ly), leaving one square root and no division per row.
  */
-function capsule(grid: usize, S: i32, Gx: i32, Gy: i32, x0: f64, y0: f64, h: f64, W: f64, H: f64, r: f64,
-  ax: f64, ay: f64, bx: f64, by: f64): void {
-  const inv = 1.0 / h;
-  // Sample rows s with centre y0 + (s + 0.5)·h in (min y − r, max y + r) ∩ [0, H).
-  const ylo = max(min(ay, by) - r, 0.0);
-  const yhi = min(max(ay, by) + r, H);
-  if (!(ylo < yhi)) return;
-  const s0 = max(<i32>Math.floor((ylo - y0) * inv - 0.5) + 1, 0);
-  const s1 = min(<i32>Math.ceil((yhi - y0) * inv - 0.5) - 1, (Gy << 2) - 1);
-  // Sample columns on the canvas [0, W) and in the grid.
-  const uLo = max(<i32>Math.floor(-x0 * inv - 0.5) + 1, 0);
-  const uHi = min(<i32>Math.ceil((W - x0) * inv - 0.5) - 1, (Gx << 2) - 1);
-  if (uLo > uHi) return;
+function prepare(c: usize, r: f64, ax: f64, ay: f64, bx: f64, by: f64, s0: i32, s1: i32): void {
   const ex = bx - ax, ey = by - ay;
   const len2 = ex * ex + ey * ey;
   const rl = r * Math.sqrt(len2);
+  store<f64>(c, ax);
+  store<f64>(c, ay, 8);
+  store<f64>(c, bx, 16);
+  store<f64>(c, by, 24);
+  store<f64>(c, ex != 0 ? -ey / ex : 0, 32);
+  store<f64>(c, ex != 0 ? len2 / ex : 0, 40);
+  store<f64>(c, ey != 0 ? ex / ey : 0, 48);
+  store<f64>(c, ey != 0 ? rl / ey : 0, 56);
+  store<f64>(c, len2, 64);
+  store<f64>(c, ex, 72);
+  store<f64>(c, ey, 80);
+  store<f64>(c, rl, 88);
+  store<i32>(c, s0, 96);
+  store<i32>(c, s1, 100);
+  store<i32>(c, (len2 > 0 ? HAS_RECT : 0) | (ex != 0 ? EX_NZ : 0) | (ey != 0 ? EY_NZ : 0), 104);
+}
+
+/** The rows smin … smax of the n prepared capsules: per row the union of their intervals as few runs as they allow. */
+function renderBatch(grid: usize, S: i32, x0: f64, y0: f64, h: f64, r: f64, uLo: i32, uHi: i32, n: i32,
+  smin: i32, smax: i32): void {
+  const inv = 1.0 / h;
   const r2 = r * r;
-  // The rectangle's bounds on a row at dA = y − ay, divisions hoisted: q = x − ax with
-  //   projection q·ex ∈ [−dA·ey, len2 − dA·ey],  distance q·ey ∈ (ex·dA − rl, ex·dA + rl).
-  const hasRect = len2 > 0;
-  const kx = ex != 0 ? -ey / ex : 0, lx = ex != 0 ? len2 / ex : 0;
-  const ky = ey != 0 ? ex / ey : 0, ly = ey != 0 ? rl / ey : 0;
-  // x0 − 0.5·h folded into the sample index: u = (x − x0)/h − 0.5.
+  // x0 + 0.5·h folded into the sample index: u = (x − x0)/h − 0.5.
   const xs = x0 + 0.5 * h;
-  for (let s = s0; s <= s1; s++) {
+  for (let s = smin; s <= smax; s++) {
     const yc = y0 + (<f64>s + 0.5) * h;
-    let L = Infinity, R = -Infinity;
-    const dB = yc - by;
-    if (dB * dB < r2) {
-      const hw = Math.sqrt(r2 - dB * dB);
-      L = bx - hw;
-      R = bx + hw;
+    const row = grid + (<usize>((s >> 2) * S) << 1);
+    const sh = (s & 3) << 2;
+    let ru0 = 0, ru1 = -2; // the pending run (empty while ru1 < ru0)
+    for (let i = 0; i < n; i++) {
+      const c = caps + <usize>(i * CAP);
+      if (s < load<i32>(c, 96) || s > load<i32>(c, 100)) continue;
+      let L = Infinity, R = -Infinity;
+      const bx = load<f64>(c, 16);
+      const dB = yc - load<f64>(c, 24);
+      if (dB * dB < r2) {
+        const hw = Math.sqrt(r2 - dB * dB);
+        L = bx - hw;
+        R = bx + hw;
+      }
+      const flags = load<i32>(c, 104);
+      if ((flags & HAS_RECT) != 0) {
+        const dA = yc - load<f64>(c, 8);
+        let lo = -Infinity, hi = Infinity;
+        if ((flags & EX_NZ) != 0) {
+          const a = dA * load<f64>(c, 32), b = a + load<f64>(c, 40);
+          lo = min(a, b);
+          hi = max(a, b);
+        } else {
+          const ey = load<f64>(c, 80);
+          if (dA * ey < 0 || load<f64>(c, 64) - dA * ey < 0) hi = -Infinity; // t0 = −dA·ey > 0 or t1 < 0
+        }
+        if ((flags & EY_NZ) != 0) {
+          const m = dA * load<f64>(c, 48), l = load<f64>(c, 56);
+          const a = m - l, b = m + l;
+          lo = max(lo, min(a, b));
+          hi = min(hi, max(a, b));
+        } else if (!(Math.abs(load<f64>(c, 72) * dA) < load<f64>(c, 88))) {
+          hi = -Infinity;
+        }
+        if (lo < hi) {
+          const ax = load<f64>(c);
+          L = min(L, ax + lo);
+          R = max(R, ax + hi);
+        }
+      }
+      if (!(L < R)) continue;
+      const u0 = max(<i32>Math.floor((L - xs) * inv) + 1, uLo);
+      const u1 = min(<i32>Math.ceil((R - xs) * inv) - 1, uHi);
+      if (u0 > u1) continue;
+      if (ru1 < ru0) {
+        ru0 = u0;
+        ru1 = u1;
+      } else if (u0 <= ru1 + 1 && u1 >= ru0 - 1) { // overlapping or adjacent: one run
+        ru0 = min(ru0, u0);
+        ru1 = max(ru1, u1);
+      } else {
+        setRun(row, sh, ru0, ru1);
+        ru0 = u0;
+        ru1 = u1;
+      }
     }
-    if (hasRect) {
-      const dA = yc - ay;
-      let lo = -Infinity, hi = Infinity;
-      if (ex != 0) {
-        const a = dA * kx, b = a + lx;
-        lo = min(a, b);
-        hi = max(a, b);
-      } else if (dA * ey < 0 || len2 - dA * ey < 0) { // t0 = −dA·ey > 0 or t1 < 0
-        hi = -Infinity;
-      }
-      if (ey != 0) {
-        const c = dA * ky;
-        const a = c - ly, b = c + ly;
-        lo = max(lo, min(a, b));
-        hi = min(hi, max(a, b));
-      } else if (!(Math.abs(ex * dA) < rl)) {
-        hi = -Infinity;
-      }
-      if (lo < hi) {
-        L = min(L, ax + lo);
-        R = max(R, ax + hi);
-      }
-    }
-    if (!(L < R)) continue;
-    const u0 = max(<i32>Math.floor((L - xs) * inv) + 1, uLo);
-    const u1 = min(<i32>Math.ceil((R - xs) * inv) - 1, uHi);
-    if (u0 > u1) continue;
-    setRun(grid + (<usize>((s >> 2) * S) << 1), (s & 3) << 2, u0, u1);
+    if (ru1 >= ru0) setRun(row, sh, ru0, ru1);
   }
 }
 
