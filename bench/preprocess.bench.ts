@@ -1,7 +1,7 @@
 // Preprocessing latency on the live path, the TS reference path and the wasm fast path (fast-strokes.ts) in the same
 // run: StrokeRaster.extend / StrokeSession.extend with 4 new points, normalizeToMnist of a typical digit
 // (a figure-eight, ink box ≈ 120×180 on the default 280×280 canvas, brush 18), and both together (one pen-move
-// update), plus the from-scratch and one-shot paths. Validates against the plain oracles in src/preprocess/reference.ts
+// update; also for a "1", whose every move grows the ink box), plus the from-scratch and one-shot paths. Validates against the plain oracles in src/preprocess/reference.ts
 // first, then times (median, p10–p90 of single calls in interleaved rounds, one thread). Prints a table and writes
 // bench/results/preprocess.json (machine, Node, results).
 //   npx esbuild bench/preprocess.bench.ts --bundle --platform=node --format=esm --outfile=build/bench/preprocess.mjs \
@@ -30,6 +30,14 @@ function figureEight(k = 1): Pt[] {
       prev = p;
     }
   }
+  return pts;
+}
+
+/** A digit "1": one slightly slanted stroke down the canvas, every ~4 px, so every move grows the ink box (and now
+ * and then the working box: a full re-render). */
+function one(k = 1): Pt[] {
+  const pts: Pt[] = [];
+  for (let y = 40; y <= 240; y += 4) pts.push([k * (150 - 0.12 * (y - 40)), k * y]);
   return pts;
 }
 
@@ -163,6 +171,14 @@ for (const k of [1, 2]) {
   bench(`wasm live update: extend(4) + toMnist ${tag}`, () => {
     liveStep();
     live.toMnist(out);
+  });
+  // The other kind of move: the ink box grows every time (the scale and centre of every output pixel change).
+  const grow = pre.session(spec);
+  validateFast(grow, spec, one(k));
+  const growStep = sessionRunner(grow, one(k));
+  bench(`wasm live update, box grown each move ("1") ${tag}`, () => {
+    growStep();
+    grow.toMnist(out);
   });
   bench(`wasm toMnist, unchanged drawing ${tag}`, () => session.toMnist(out));
   // The normaliser itself on a drawing that did change (cached results are only for unchanged ones): the session's

@@ -19,31 +19,32 @@ const C: f64 = 14.5;
 /** INK_THRESHOLD of spec.ts: the float32 rounding of 1/255; a value is ink iff strictly greater. */
 const INK_T: f64 = <f64><f32>(1.0 / 255.0);
 
-// Sub-sample masks of one cell (bit 8v + u = sub-column u, sub-row v).
-const BYTE_LSB: u64 = 0x0101010101010101;
-const X1: u64 = 0xaaaaaaaaaaaaaaaa; // sub-columns with bit 0 of u set
-const X2: u64 = 0xcccccccccccccccc; // bit 1
-const X4: u64 = 0xf0f0f0f0f0f0f0f0; // bit 2
-const Y1: u64 = 0xff00ff00ff00ff00; // sub-rows with bit 0 of v set
-const Y2: u64 = 0xffff0000ffff0000;
-const Y4: u64 = 0xffffffff00000000;
+// Sub-sample masks of one quad (u16, bit 4v + u = sub-column u, sub-row v), for the 8 quads of a v128.
+const QX1: i16 = <i16>0xaaaa; // sub-columns with bit 0 of u set
+const QX2: i16 = <i16>0xcccc; // bit 1
+const QY1: i16 = <i16>0xf0f0; // sub-rows with bit 0 of v set
+const QY2: i16 = <i16>0xff00; // bit 1
 
-@inline function lowCols(u: i32): u64 { return ((<u64>1 << <u64>u) - 1) * BYTE_LSB; } // sub-columns < u
-@inline function lowRows(v: i32): u64 { return v == 0 ? 0 : (<u64>1 << <u64>(v << 3)) - 1; } // sub-rows < v
 @inline function align8(n: i32): i32 { return (n + 7) & ~7; }
 @inline function clampf(q: f64, lo: f64, hi: f64): f64 { return q < lo ? lo : q > hi ? hi : q; }
+/** f32 entries of bitsToMnist's corner-row table over n quads: n + 1, and room for its 8-lane stores. */
+@inline function satStride(n: i32): i32 { return align8(n + 1) + 8; }
+/** u16 entries per row of bitsToMnist's column prefix counts over n quads (whole v128s). */
+@inline function colStride(n: i32): i32 { return align8(n); }
 
-// Shared tail of the work area: corner positions and fractions per output column, the corner integrals.
+// Shared tail of the coverage work area: corner positions and fractions per output column, the corner integrals.
 const TAIL_BYTES = align8((SIDE + 1) * 4) + (SIDE + 1) * 8 + (SIDE + 1) * (SIDE + 1) * 8 + 4 * SIDE * 2 * 8;
+// bitsToMnist's fixed part: per corner column its quad index (i32) and fraction (f32); two corner rows (f32).
+const BITS_FIXED = 2 * 32 * 4 + 2 * 32 * 4;
 
-/** Bytes of `work` bitsToMnist needs for a Gx×Gy grid. */
+/** Bytes of `work` bitsToMnist needs for a grid of Gx×Gy quads. */
 export function bitsWorkBytes(Gx: i32, Gy: i32): i32 {
-  return align8((SIDE + 1) * 2 * (Gy + 1) * 4) + align8(2 * (Gx + 1) * 4) + (SIDE + 1) * 2 * 16 + TAIL_BYTES;
+  return (Gy + 1) * colStride(Gx) * 2 + satStride(Gx) * 4 + BITS_FIXED;
 }
 
-// `stats` of bitsToMnist, kept by the host beside the grid between calls, Gy·(ROW_STATS + 4·(Gx + 1)) bytes: per cell
-// row its set samples (i32), first and last non-empty cell (i32; Gx, −1 when empty), Σ in-cell sub-row index (i32),
-// Σ sample x coordinate (i64); then per cell row its Gx + 1 cell prefix counts (i32).
+// `stats` of bitsToMnist, kept by the host beside the grid between calls, Gy·ROW_STATS bytes: per quad row its set
+// samples (i32), first and last non-empty quad (i32; Gx, −1 when empty), Σ in-quad sub-row index (i32), Σ sample x
+// coordinate (i64).
 const ROW_STATS = 24;
 
 /** Bytes of `work` coverageToMnist needs for a crop of w×h pixels. */
@@ -52,22 +53,24 @@ export function coverageWorkBytes(w: i32, h: i32): i32 {
 }
 
 /**
- * out (784 f32) = the normalisation of the bit grid (Gx×Gy cells of 8×8 samples, strokes.ts), each sample an area
- * of 1 at value 0 or 1. exS, eyS: the ink's extent in sample units when the host knows it better than the sample
- * box does (from the points: the true capsule edges), else ≤ 0; wS, hS likewise the reference's pixel box, whose
- * sides set the scale of a side thinner than one output pixel (sx ≥ 1/w). Returns 0 (out all zeros) when no sample
- * is set.
- * `stats` (ROW_STATS above) caches per cell row its mass, moments, cell span and cell prefix counts; only the rows
- * [d0, d1) are rescanned (the host passes the rows changed since the last call on this grid, all after a reset).
- * Every integral is exact at sample resolution: per-row cell prefix counts summed down a column for whole cells, plus,
- * for the ≤ 29·2 corner columns and rows, prefix strips of the partial cells they cut (masked popcounts), plus the cut
- * cell.
+ * out (784 f32) = the normalisation of the bit grid (Gx×Gy quads of 4×4 samples, row stride S, strokes.ts), each
+ * sample an area of 1 at value 0 or 1. exS, eyS: the ink's extent in sample units when the host knows it better than
+ * the sample box does (from the points: the true capsule edges), else ≤ 0; wS, hS likewise the reference's pixel box,
+ * whose sides set the scale of a side thinner than one output pixel (sx ≥ 1/w). Returns 0 (out all zeros) when no
+ * sample is set.
+ * `stats` (ROW_STATS above) caches per quad row its mass, moments and quad span; only the rows [d0, d1) are rescanned
+ * (the host passes the rows changed since the last call on this grid, all after a reset). Mass, moments and the
+ * sample box are exact at sample resolution. The integrals take each quad as uniform (its count / 16 per sample):
+ * the bilinear interpolation of the summed-area table of the ink box's quad counts at each of the ≤ 29×29 footprint
+ * corners, exact for that quad-constant image (≥ 64 quads across the ink's longer side: an output pixel spans ≥ 3.2).
+ * Separably: column prefix counts down the box (SIMD, u16 lanes), interpolated at each corner row and summed along
+ * it (f32 lane prefix sums), then interpolated at the corner columns (64-bit lane loads) and differenced into the
+ * output row.
  */
-export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i32, exS: f64, eyS: f64,
+export function bitsToMnist(out: usize, work: usize, grid: usize, S: i32, Gx: i32, Gy: i32, exS: f64, eyS: f64,
   wS: f64, hS: f64, c0: i32, k0: i32, c1: i32, k1: i32, stats: usize, d0: i32, d1: i32): i32 {
-  // Only cells [c0, c1) × [k0, k1) may hold ink (the host's ink box).
-  const pre = stats + <usize>(Gy * ROW_STATS); // i32 Gy × (Gx + 1): set samples in cells [0, c) of row k
-  for (let k = max(d0, 0), ke = min(d1, Gy); k < ke; k++) rowScan(stats, pre, grid, Gx, k);
+  // Only quads [c0, c1) × [k0, k1) may hold ink (the host's ink box).
+  for (let k = max(d0, 0), ke = min(d1, Gy); k < ke; k++) rowScan(stats, grid, S, Gx, k);
   let m: i64 = 0, mxI: i64 = 0, myI: i64 = 0;
   let cl = Gx, cr = -1, kt = Gy, kb = -1;
   for (let k = k0; k < k1; k++) {
@@ -79,26 +82,28 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
     cl = min(cl, load<i32>(st, 4));
     cr = max(cr, load<i32>(st, 8));
     m += run;
-    myI += <i64>(run * (k << 3)) + <i64>load<i32>(st, 12);
+    myI += <i64>run * <i64>(k << 2) + <i64>load<i32>(st, 12);
     mxI += load<i64>(st, 16);
   }
   memory.fill(out, 0, N << 2);
   if (m == 0) return 0;
 
-  // The sample box [x0, x1) × [y0, y1): OR the edge cells, then fold to the first/last set sub-column or sub-row.
-  let fl: u64 = 0, fr: u64 = 0, ft: u64 = 0, fb: u64 = 0;
+  // The sample box [x0, x1) × [y0, y1): OR the edge quads, then fold to the first/last set sub-column or sub-row.
+  let fl: u32 = 0, fr: u32 = 0, ft: u32 = 0, fb: u32 = 0;
   for (let k = kt; k <= kb; k++) {
-    fl |= load<u64>(grid + ((<usize>(k * Gx + cl)) << 3));
-    fr |= load<u64>(grid + ((<usize>(k * Gx + cr)) << 3));
+    const row = grid + (<usize>(k * S) << 1);
+    fl |= <u32>load<u16>(row + (<usize>cl << 1));
+    fr |= <u32>load<u16>(row + (<usize>cr << 1));
   }
+  const rowT = grid + (<usize>(kt * S) << 1), rowB = grid + (<usize>(kb * S) << 1);
   for (let c = cl; c <= cr; c++) {
-    ft |= load<u64>(grid + ((<usize>(kt * Gx + c)) << 3));
-    fb |= load<u64>(grid + ((<usize>(kb * Gx + c)) << 3));
+    ft |= <u32>load<u16>(rowT + (<usize>c << 1));
+    fb |= <u32>load<u16>(rowB + (<usize>c << 1));
   }
-  const x0 = (cl << 3) + <i32>ctz<u32>(foldBytes(fl));
-  const x1 = (cr << 3) + 32 - <i32>clz<u32>(foldBytes(fr));
-  const y0 = (kt << 3) + (<i32>ctz<u64>(ft) >> 3);
-  const y1 = (kb << 3) + ((63 - <i32>clz<u64>(fb)) >> 3) + 1;
+  const x0 = (cl << 2) + <i32>ctz<u32>(foldNibbles(fl));
+  const x1 = (cr << 2) + 32 - <i32>clz<u32>(foldNibbles(fr));
+  const y0 = (kt << 2) + (<i32>ctz<u32>(ft) >> 2);
+  const y1 = (kb << 2) + ((31 - <i32>clz<u32>(fb)) >> 2) + 1;
 
   const md = <f64>m;
   const cx = (<f64>mxI + 0.5 * md) / md;
@@ -115,165 +120,171 @@ export function bitsToMnist(out: usize, work: usize, grid: usize, Gx: i32, Gy: i
   const jHi = min(SIDE, <i32>Math.ceil((<f64>y1 - cy) * sy + C));
   if (iLo >= iHi || jLo >= jHi) return 1;
 
-  // Per corner column bi and each of its two sample columns a = xi, xi + 1 (t = 0, 1): T[k] = set samples in
-  // [0, a) × [0, 8k) for the cell rows k = kt … kb + 1 (0 above, constant below), its cell column index (clamped to
-  // [cl, cr + 1], where the row strips are kept) and the mask of its cut cell's sub-columns < a & 7.
-  const tLen = kb - kt + 2;
-  const colT = work;
-  const rows = colT + <usize>align8((SIDE + 1) * 2 * tLen * 4); // the current corner row's two strips
-  const rows1 = rows + (<usize>(Gx + 1) << 2);
-  const colMeta = rows + <usize>align8(2 * (Gx + 1) * 4); // per (bi, t): cell index, strip index (i32), mask (u64)
-  const xF = colMeta + (SIDE + 1) * 2 * 16;
-  const cor = xF + (SIDE + 1) * 8;
+  // Column prefix counts of the ink box's quads [cl, cr] × [kt, kb]: col[p][q] = set samples in quad column cl + q,
+  // quad rows kt … kt + p − 1 (u16: ≤ 16·Gy). The row direction is summed later, only on the ≤ 29 interpolated corner
+  // rows: R = the summed-area table at a corner row, 1-D.
+  const nq = cr - cl + 1, np = kb - kt + 1;
+  const cwBytes = <usize>colStride(nq) << 1;
+  const col = work;
+  memory.fill(col, 0, cwBytes);
+  const lane = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const rowStep = <usize>S << 1;
+  for (let q = 0; q < nq; q += 8) {
+    // 8 quad columns at a time down the rows, the running sum in a register. Lanes past nq are masked off: they
+    // may be the next row's quads, or the 16 bytes of slack the host leaves after the grid.
+    const mask = i16x8.lt_s(lane, i16x8.splat(<i16>min(8, nq - q)));
+    let src = grid + (<usize>(kt * S + cl + q) << 1);
+    let dst = col + (<usize>q << 1);
+    let acc = i16x8.splat(0);
+    for (let p = 0; p < np; p++) {
+      acc = i16x8.add(acc, i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v128.load(src), mask))));
+      dst += cwBytes;
+      v128.store(dst, acc);
+      src += rowStep;
+    }
+  }
+  const R = col + <usize>(np + 1) * cwBytes;
+  const rowBytes = <usize>satStride(nq) << 2;
+  const qI = R + rowBytes, fX = qI + 32 * 4, rowA = fX + 32 * 4, rowB2 = rowA + 32 * 4;
   const span = iHi - iLo + 1;
   for (let b = iLo; b <= iHi; b++) {
-    const X = clampf(cx + (<f64>b - C) / sx, <f64>x0, <f64>x1);
-    let xi = <i32>Math.floor(X);
-    if (xi >= x1) xi = x1 - 1; // keep xi + 1 ≤ x1: X = x1 is xi = x1 − 1 with fraction 1
-    const bi = b - iLo;
-    store<f64>(xF + (<usize>bi << 3), X - <f64>xi);
-    for (let t = 0; t < 2; t++) {
-      const a = xi + t;
-      const ca = a >> 3, ua = a & 7;
-      const meta = colMeta + (<usize>(bi * 2 + t) << 4);
-      store<i32>(meta, min(ca, Gx - 1));
-      store<i32>(meta, min(max(ca, cl), cr + 1), 4);
-      store<u64>(meta, lowCols(ua), 8);
-      colTable(colT + (<usize>((bi * 2 + t) * tLen) << 2), grid, Gx, pre, ca, lowCols(ua), kt, kb);
-    }
+    // X in quads from cl: in [0, nq]; keep qi + 1 ≤ nq (X = the right edge is qi = nq − 1 with fraction 1).
+    const X = (clampf(cx + (<f64>b - C) / sx, <f64>x0, <f64>x1) - <f64>(cl << 2)) * 0.25;
+    let qi = <i32>Math.floor(X);
+    if (qi >= nq) qi = nq - 1;
+    store<i32>(qI + (<usize>(b - iLo) << 2), qi << 2); // a byte offset into R
+    store<f32>(fX + (<usize>(b - iLo) << 2), <f32>(X - <f64>qi));
   }
+  // The corner loop below runs in fours: its tail reads entries up to 31, harmless as offset 0, fraction 0.
+  for (let bi = span; bi < 32; bi++) {
+    store<i32>(qI + (<usize>bi << 2), 0);
+    store<f32>(fX + (<usize>bi << 2), 0);
+  }
+  const k = <f32>(sx * sy);
+  let prev = rowA, cur = rowB2;
   for (let c = jLo; c <= jHi; c++) {
-    const Y = clampf(cy + (<f64>c - C) / sy, <f64>y0, <f64>y1);
-    let yi = <i32>Math.floor(Y);
-    if (yi >= y1) yi = y1 - 1;
-    const fy = Y - <f64>yi;
-    // The two sample rows yi, yi + 1: cell row (clamped into the grid for the cut cell; into [kt, kb + 1] for T),
-    // sub-row mask, and the strip of whole cells left of each cell column.
-    const k0 = yi >> 3, k1 = (yi + 1) >> 3;
-    const m0 = lowRows(yi & 7), m1 = lowRows((yi + 1) & 7);
-    rowStrip(rows, grid, Gx, k0, m0, cl, cr);
-    rowStrip(rows1, grid, Gx, k1, m1, cl, cr);
-    const g0 = grid + (<usize>(min(k0, Gy - 1) * Gx) << 3), g1 = grid + (<usize>(min(k1, Gy - 1) * Gx) << 3);
-    const t0 = <usize>(min(max(k0, kt), kb + 1) - kt) << 2, t1 = <usize>(min(max(k1, kt), kb + 1) - kt) << 2;
-    const base = cor + (<usize>((c - jLo) * span) << 3);
-    for (let bi = 0; bi < span; bi++) {
-      const fx = load<f64>(xF + (<usize>bi << 3));
-      const ma = colMeta + (<usize>bi << 5), mb = ma + 16;
-      const ta = colT + (<usize>(bi * 2 * tLen) << 2), tb = ta + (<usize>tLen << 2);
-      const cA = <usize>load<i32>(ma) << 3, sA = <usize>load<i32>(ma, 4) << 2, xA = load<u64>(ma, 8);
-      const cB = <usize>load<i32>(mb) << 3, sB = <usize>load<i32>(mb, 4) << 2, xB = load<u64>(mb, 8);
-      // S(a, b) = T_a[kb] + strip_b[ca] + popcnt(cut cell & sub-columns < a & 7 & sub-rows < b & 7).
-      const s00 = <f64>(load<i32>(ta + t0) + load<i32>(rows + sA) + <i32>popcnt(load<u64>(g0 + cA) & xA & m0));
-      const s10 = <f64>(load<i32>(tb + t0) + load<i32>(rows + sB) + <i32>popcnt(load<u64>(g0 + cB) & xB & m0));
-      const s01 = <f64>(load<i32>(ta + t1) + load<i32>(rows1 + sA) + <i32>popcnt(load<u64>(g1 + cA) & xA & m1));
-      const s11 = <f64>(load<i32>(tb + t1) + load<i32>(rows1 + sB) + <i32>popcnt(load<u64>(g1 + cB) & xB & m1));
-      const ra = s00 + fx * (s10 - s00);
-      const rb = s01 + fx * (s11 - s01);
-      store<f64>(base + (<usize>bi << 3), ra + fy * (rb - ra));
+    const Y = (clampf(cy + (<f64>c - C) / sy, <f64>y0, <f64>y1) - <f64>(kt << 2)) * 0.25;
+    let pi = <i32>Math.floor(Y);
+    if (pi >= np) pi = np - 1;
+    cornerRow(R, col + <usize>pi * cwBytes, cwBytes, nq, <f32>(Y - <f64>pi));
+    // cur[bi] = R[qi] + fx·(R[qi + 1] − R[qi]) four corners at a time: each (R[qi], R[qi + 1]) pair is one 64-bit
+    // lane load (wasm SIMD has no gather), two pairs a v128, split into the a and b lanes by a shuffle.
+    for (let bi = 0; bi < span; bi += 4) {
+      const o = <usize>bi << 2;
+      const offs = v128.load(qI + o);
+      let p01 = v128.load64_zero(R + <usize>i32x4.extract_lane(offs, 0));
+      p01 = v128.load64_lane(R + <usize>i32x4.extract_lane(offs, 1), p01, 1);
+      let p23 = v128.load64_zero(R + <usize>i32x4.extract_lane(offs, 2));
+      p23 = v128.load64_lane(R + <usize>i32x4.extract_lane(offs, 3), p23, 1);
+      const a = v128.shuffle<f32>(p01, p23, 0, 2, 4, 6);
+      const b = v128.shuffle<f32>(p01, p23, 1, 3, 5, 7);
+      v128.store(cur + o, f32x4.add(a, f32x4.mul(v128.load(fX + o), f32x4.sub(b, a))));
     }
+    if (c > jLo) emitRow(out + (<usize>((c - 1) * SIDE + iLo) << 2), prev, cur, iHi - iLo, k);
+    const t = prev;
+    prev = cur;
+    cur = t;
   }
-  shrinkOut(out, cor, iLo, iHi, jLo, jHi, sx * sy);
   return 1;
 }
 
-/** The 8 bytes of w ORed into one (bit u set iff sub-column u is set in some sub-row). */
+/** The 4 nibbles of w ORed into one (bit u set iff sub-column u is set in some sub-row). */
 @inline
-function foldBytes(w: u64): u32 {
-  let f = w | (w >> 32);
-  f |= f >> 16;
-  f |= f >> 8;
-  return <u32>(f & 0xff);
+function foldNibbles(w: u32): u32 {
+  const f = w | (w >> 8);
+  return (f | (f >> 4)) & 0xf;
 }
 
-/** dst[k − kt] (k = kt … kb + 1) = set samples in [0, a) × [0, 8k), a = 8·ca + the sub-columns in `mask`: the
- * rows' cell prefix counts at ca plus the strip of cut cells (there is no ink outside cell rows kt … kb). */
-function colTable(dst: usize, grid: usize, Gx: i32, pre: usize, ca: i32, mask: u64, kt: i32, kb: i32): void {
-  let acc = 0;
-  const cell = grid + (<usize>min(ca, Gx - 1) << 3); // ca = Gx only with an empty mask
-  const pc = pre + (<usize>ca << 2);
-  const stride = <usize>(Gx + 1) << 2;
-  for (let k = kt; k <= kb; k++) {
-    store<i32>(dst + (<usize>(k - kt) << 2), acc);
-    acc += load<i32>(pc + <usize>k * stride) + <i32>popcnt(load<u64>(cell + (<usize>(k * Gx) << 3)) & mask);
+/**
+ * R[0 … n] = the summed-area table at a corner row between quad rows: R[0] = 0, R[q + 1] = Σ_{q' ≤ q} (a[q'] + fy·(b[q']
+ * − a[q'])), a, b = the column prefix rows above and below it (b − a exact in integers). Four lanes at a time in f32:
+ * a lane prefix sum in two shifted adds plus the carry. Entries up to n + 7 are written (colStride's room).
+ */
+function cornerRow(R: usize, a: usize, bOff: usize, n: i32, fy: f32): void {
+  store<f32>(R, 0);
+  const f = f32x4.splat(fy);
+  const zero = f32x4.splat(0);
+  let carry = zero;
+  for (let q = 0; q < n; q += 8) {
+    const o = <usize>q << 1;
+    const va = v128.load(a + o);
+    const vd = i16x8.sub(v128.load(a + bOff + o), va);
+    let lo = f32x4.add(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(va)),
+      f32x4.mul(f, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(vd))));
+    let hi = f32x4.add(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(va)),
+      f32x4.mul(f, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(vd))));
+    lo = f32x4.add(lo, v128.shuffle<f32>(zero, lo, 0, 4, 5, 6));
+    lo = f32x4.add(lo, v128.shuffle<f32>(zero, lo, 0, 1, 4, 5));
+    lo = f32x4.add(lo, carry);
+    hi = f32x4.add(hi, v128.shuffle<f32>(zero, hi, 0, 4, 5, 6));
+    hi = f32x4.add(hi, v128.shuffle<f32>(zero, hi, 0, 1, 4, 5));
+    hi = f32x4.add(hi, f32x4.splat(f32x4.extract_lane(lo, 3)));
+    carry = f32x4.splat(f32x4.extract_lane(hi, 3));
+    const r = R + (<usize>(q + 1) << 2);
+    v128.store(r, lo);
+    v128.store(r, hi, 16);
   }
-  store<i32>(dst + (<usize>(kb + 1 - kt) << 2), acc);
 }
 
-/** Rescans cell row k into its stats and prefix counts (see bitsStatsBytes). Per cell one scalar popcount for the
- * prefix and Σ p·8c; the in-cell moments two cells at a time with SIMD byte popcounts: x: Σ_u u·bit = popcnt(& X1) +
- * 2·popcnt(& X2) + 4·popcnt(& X4); y: the per-sub-row counts, summed over the row, dotted with 0 … 7. */
-function rowScan(stats: usize, pre: usize, grid: usize, Gx: i32, k: i32): void {
-  const cells = grid + ((<usize>(k * Gx)) << 3);
-  const row = pre + <usize>(k * (Gx + 1)) * 4;
-  const st = stats + <usize>(k * ROW_STATS);
-  store<i32>(row, 0);
-  let run = 0, cl = Gx, cr = -1;
-  let rowMx: i64 = 0;
-  for (let c = 0; c < Gx; c++) {
-    const p = <i32>popcnt(load<u64>(cells + (<usize>c << 3)));
-    run += p;
-    rowMx += <i64>(p * c);
-    if (p != 0) {
-      if (c < cl) cl = c;
-      cr = c;
+/** One output row from two corner rows: out[i] = k·((bot[i+1] − bot[i]) − (top[i+1] − top[i])), clamped to [0, 1],
+ * for i < n; four at a time (unaligned loads of the rows shifted by one), the rest one by one. */
+function emitRow(out: usize, top: usize, bot: usize, n: i32, k: f32): void {
+  const kv = f32x4.splat(k);
+  const zero = f32x4.splat(0), one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(f32x4.sub(v128.load(bot + o + 4), v128.load(bot + o)),
+      f32x4.sub(v128.load(top + o + 4), v128.load(top + o)));
+    // ≥ 0 up to rounding of the differences; > 1 only if the input was.
+    v128.store(out + o, f32x4.min(f32x4.max(f32x4.mul(kv, d), zero), one));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = k * ((load<f32>(bot + o + 4) - load<f32>(bot + o)) - (load<f32>(top + o + 4) - load<f32>(top + o)));
+    store<f32>(out + o, v > 0 ? (v < 1 ? v : 1) : 0);
+  }
+}
+
+/** Rescans quad row k into its stats (ROW_STATS), 8 quads a v128: byte popcounts added pairwise give each quad's
+ * count; in-quad moments from masked popcounts (x: Σ_u u·bit = popcnt(& QX1) + 2·popcnt(& QX2); y likewise), the
+ * quads' own x by a dot product with their indices. Lanes past Gx are zero (nothing is rendered outside the grid). */
+function rowScan(stats: usize, grid: usize, S: i32, Gx: i32, k: i32): void {
+  const row = grid + (<usize>(k * S) << 1);
+  const zero = i16x8.splat(0);
+  const vX1 = i16x8.splat(QX1), vX2 = i16x8.splat(QX2), vY1 = i16x8.splat(QY1), vY2 = i16x8.splat(QY2);
+  let idx = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
+  const eight = i16x8.splat(8);
+  let cnt = zero, xin = zero, yin = zero; // ≤ 24 a lane per v128: Gx ≤ 8192
+  let qm = i32x4.splat(0);
+  let cl = Gx, cr = -1;
+  for (let q = 0; q < Gx; q += 8) {
+    const v = v128.load(row + (<usize>q << 1));
+    const c = i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v));
+    const nz = i16x8.bitmask(i16x8.ne(c, zero));
+    if (nz != 0) {
+      if (cl == Gx) cl = q + <i32>ctz<u32>(nz);
+      cr = q + 31 - <i32>clz<u32>(nz);
+      cnt = i16x8.add(cnt, c);
+      qm = i32x4.add(qm, i32x4.dot_i16x8_s(c, idx));
+      xin = i16x8.add(xin, i16x8.add(i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v, vX1))),
+        i16x8.shl(i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v, vX2))), 1)));
+      yin = i16x8.add(yin, i16x8.add(i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v, vY1))),
+        i16x8.shl(i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.and(v, vY2))), 1)));
     }
-    store<i32>(row + (<usize>(c + 1) << 2), run);
+    idx = i16x8.add(idx, eight);
   }
-  store<i32>(st, run);
+  const ones = i16x8.splat(1);
+  const st = stats + <usize>(k * ROW_STATS);
+  store<i32>(st, sum4(i32x4.dot_i16x8_s(cnt, ones)));
   store<i32>(st, cl, 4);
   store<i32>(st, cr, 8);
-  if (run == 0) {
-    store<i32>(st, 0, 12);
-    store<i64>(st, 0, 16);
-    return;
-  }
-  const vX1 = i64x2.splat(<i64>X1), vX2 = i64x2.splat(<i64>X2), vX4 = i64x2.splat(<i64>X4);
-  const ramp = i16x8(0, 1, 2, 3, 4, 5, 6, 7);
-  const ones = i16x8.splat(1);
-  // Only the pairs of cells [cl, cr] (from an even offset from cl).
-  const n = cr - cl + 1;
-  const pairs = n >> 1;
-  const base = cells + (<usize>cl << 3);
-  let sub16 = i16x8.splat(0); // per-sub-row counts v of both cells of a pair, added
-  let xq = i16x8.splat(0); // in-cell x moments, pairwise summed (≤ 56 a lane per pair: Gx ≤ 1170)
-  for (let q0 = 0; q0 < pairs; q0 += 31) {
-    let sub = i8x16.splat(0); // ≤ 8 a lane per pair: flushed every 31 pairs
-    for (let q = q0, qe = min(pairs, q0 + 31); q < qe; q++) {
-      const v = v128.load(base + (<usize>q << 4));
-      sub = i8x16.add(sub, i8x16.popcnt(v));
-      const x = i8x16.add(i8x16.add(i8x16.popcnt(v128.and(v, vX1)), i8x16.shl(i8x16.popcnt(v128.and(v, vX2)), 1)),
-        i8x16.shl(i8x16.popcnt(v128.and(v, vX4)), 2));
-      xq = i16x8.add(xq, i16x8.extadd_pairwise_i8x16_u(x));
-    }
-    sub16 = i16x8.add(sub16, i16x8.add(i16x8.extend_low_i8x16_u(sub), i16x8.extend_high_i8x16_u(sub)));
-  }
-  const xm = i32x4.dot_i16x8_s(xq, ones);
-  const ym = i32x4.dot_i16x8_s(sub16, ramp);
-  let xs = i32x4.extract_lane(xm, 0) + i32x4.extract_lane(xm, 1) + i32x4.extract_lane(xm, 2) + i32x4.extract_lane(xm, 3);
-  let ys = i32x4.extract_lane(ym, 0) + i32x4.extract_lane(ym, 1) + i32x4.extract_lane(ym, 2) + i32x4.extract_lane(ym, 3);
-  if ((n & 1) != 0) { // the odd last cell
-    const w = load<u64>(cells + (<usize>cr << 3));
-    xs += <i32>(popcnt(w & X1) + (popcnt(w & X2) << 1) + (popcnt(w & X4) << 2));
-    ys += <i32>(popcnt(w & Y1) + (popcnt(w & Y2) << 1) + (popcnt(w & Y4) << 2));
-  }
-  store<i32>(st, ys, 12);
-  store<i64>(st, (rowMx << 3) + <i64>xs, 16);
+  store<i32>(st, sum4(i32x4.dot_i16x8_s(yin, ones)), 12);
+  store<i64>(st, (<i64>sum4(qm) << 2) + <i64>sum4(i32x4.dot_i16x8_s(xin, ones)), 16);
 }
 
-/** dst[c] (c = cl … cr + 1) = set samples of the sub-rows in `mask` of cell row k, in cell columns [0, c) (no ink
- * outside columns cl … cr). Nothing when the mask is empty (a row on a cell boundary). */
-function rowStrip(dst: usize, grid: usize, Gx: i32, k: i32, mask: u64, cl: i32, cr: i32): void {
-  let acc = 0;
-  if (mask == 0) {
-    for (let c = cl; c <= cr + 1; c++) store<i32>(dst + (<usize>c << 2), 0);
-    return;
-  }
-  const cells = grid + (<usize>(k * Gx) << 3);
-  for (let c = cl; c <= cr; c++) {
-    store<i32>(dst + (<usize>c << 2), acc);
-    acc += <i32>popcnt(load<u64>(cells + (<usize>c << 3)) & mask);
-  }
-  store<i32>(dst + (<usize>(cr + 1) << 2), acc);
+@inline function sum4(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
 /** out(i, j) = k·(corner differences), clamped to [0, 1], for the output block [iLo, iHi) × [jLo, jHi). */
