@@ -23,7 +23,11 @@ export class BumpAllocator implements ByteAllocator {
   bytes(byteLength: number): number {
     const ptr = this.top;
     const end = Math.ceil((ptr + byteLength) / ALIGN) * ALIGN;
-    if (end > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
+    const size = this.memory.buffer.byteLength;
+    // Geometrically (by a quarter at least): each grow detaches every view of the memory, which its users then re-make,
+    // and costs a copy or a remap; 10,000 sessions growing one page at a time measured 5.5% of a loaded server's CPU
+    // in grow alone, more in the views and GC after it. Untouched pages cost no RSS.
+    if (end > size) this.memory.grow(Math.max(Math.ceil((end - size) / PAGE), Math.ceil(size / 4 / PAGE)));
     this.top = end;
     return ptr; // fresh pages are zero, and nothing is ever handed out twice
   }
