@@ -1,7 +1,8 @@
 // Live stroke streaming on /ws: one session per drawer holding its points (a StrokeSession on the thread's pipeline
 // core: points and a small working grid, ~10 KB for a digit), answering every change with a prediction. Latest wins
 // under backpressure: while the client has not read what was sent, updates coalesce into one prediction sent on
-// drain. Per message: no allocation beyond the decoded message and the prediction's text, which comes from a template.
+// drain. Per message the allocations are the decoded message (a Buffer view, its text, the parsed object), the
+// Prediction (an object and its ten probabilities) and the answer's text, which comes from a template.
 // Bounded: drawers per thread (503 beyond), a memory budget for all drawings of the thread, message sizes, and a rate
 // of invalid messages (then 1008). See docs/protocol.md.
 
