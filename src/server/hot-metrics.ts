@@ -12,7 +12,7 @@ export class HotMetrics implements StageObserver {
   private readonly stages = new Map<Stage, HistogramSeries>();
   private readonly digits = new Map<Transport, Array<CounterSeries | undefined>>(); // digit 0–9, 10 = none
   private readonly ws = new Map<string, HistogramSeries>();
-  private readonly http = new Map<string, HistogramSeries>();
+  private readonly http = new Map<Route, Map<string, Map<number, HistogramSeries>>>(); // route → method → status
 
   constructor(readonly m: ServerMetrics) {}
 
@@ -42,9 +42,13 @@ export class HotMetrics implements StageObserver {
 
   /** An HTTP request on `route` answered `status` after `seconds` (method: a known method or OTHER). */
   httpRequest(route: Route, method: string, status: number, seconds: number): void {
-    const key = `${route} ${method} ${status}`;
-    let s = this.http.get(key);
-    if (s === undefined) this.http.set(key, s = this.m.httpDuration.series(route, method, String(status)));
+    // Nested lookups, not one `route method status` key string built per request.
+    let byMethod = this.http.get(route);
+    if (byMethod === undefined) this.http.set(route, byMethod = new Map());
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, byStatus = new Map());
+    let s = byStatus.get(status);
+    if (s === undefined) byStatus.set(status, s = this.m.httpDuration.series(route, method, String(status)));
     s.observe(seconds);
   }
 }

@@ -37,7 +37,8 @@ export function begin(res: HttpResponse, head = false): Exchange {
  * Collects the body up to `limit` bytes and calls `done` with it — synchronously, inside uWS's last onData callback,
  * not through a promise: uWS does not drain the microtask queue after its native callbacks, so a promise-resolved
  * continuation would wait for the next event-loop turn (measured: the server sat ~50% idle under load).
- * Rejects with 413 as soon as the limit is exceeded (before buffering more).
+ * Rejects with 413 as soon as the limit is exceeded (before buffering more). The body is valid only until `done`
+ * returns (a one-chunk body is uWS's own memory, lent without a copy): `done` must not keep it or views of it.
  */
 export function receiveBody(ex: Exchange, contentLength: string, limit: number, done: (err: HttpError | undefined, body: Buffer) => void): void {
   const declared = Number(contentLength || NaN);
@@ -56,10 +57,16 @@ export function receiveBody(ex: Exchange, contentLength: string, limit: number, 
       done(new HttpError(413, 'too_large', `body exceeds the ${limit}-byte limit`), EMPTY);
       return;
     }
+    if (isLast && chunks.length === 0) {
+      // The whole body in one chunk (the usual case): lent to `done` as it is, no copy; valid until done returns.
+      finished = true;
+      done(undefined, Buffer.from(chunk));
+      return;
+    }
     chunks.push(Buffer.from(new Uint8Array(chunk).slice())); // copy: uWS reuses the chunk's memory after we return
     if (isLast) {
       finished = true;
-      done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      done(undefined, Buffer.concat(chunks, size));
     }
   });
 }

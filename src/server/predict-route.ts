@@ -12,7 +12,7 @@ import type { Prediction } from '../inference/index.js';
 export function predictRoute({ app, http, pipeline, hot }: RouteContext): void {
   const version = new VersionJson();
   app.post('/predict', (res, req) => {
-    const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
+    const type = mediaType(req.getHeader('content-type'));
     http.post('predict', res, req, (ex, body) => {
       const p = http.predictor();
       let pred: Prediction;
@@ -43,4 +43,10 @@ export function predictionJson(pred: Prediction, versionJson: string): string {
   const q = pred.probs;
   return `{"digit":${pred.digit},"probs":[${q[0]},${q[1]},${q[2]},${q[3]},${q[4]},${q[5]},${q[6]},${q[7]},${q[8]},${q[9]}],` +
     `"model":${versionJson}}`;
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters (the exact common values as they are). */
+function mediaType(header: string): string {
+  if (header === 'application/octet-stream' || header === 'application/json' || header === 'image/png') return header;
+  return header.split(';')[0]!.trim().toLowerCase();
 }

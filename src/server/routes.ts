@@ -72,7 +72,8 @@ export class Routes {
     this.app.head(pattern, on('HEAD'));
   }
 
-  /** A POST: the body is collected, then `work` runs synchronously inside uWS's callback (see receiveBody). */
+  /** A POST: the body is collected, then `work` runs synchronously inside uWS's callback (see receiveBody); `body`
+   * is valid only while `work` runs. */
   post(route: Route, res: HttpResponse, req: HttpRequest, work: (ex: Exchange, body: Buffer) => void): void {
     const ex = begin(res);
     const t0 = seconds();
