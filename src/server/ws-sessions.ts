@@ -1,7 +1,7 @@
 // Live stroke streaming on /ws: one session per drawer holding its points (a StrokeSession on the thread's pipeline
 // core: points and a small working grid, ~10 KB for a digit), answering every change with a prediction. Latest wins
 // under backpressure: while the client has not read what was sent, updates coalesce into one prediction sent on
-// drain. Per message the allocations are the decoded message (a Buffer view, its text, the parsed object), the
+// drain. Per message the allocations are the decoded message (its text and the parsed object), the
 // Prediction (an object and its ten probabilities) and the answer's text, which comes from a template.
 // Bounded: drawers per thread (503 beyond), a memory budget for all drawings of the thread, message sizes, and a rate
 // of invalid messages (then 1008). See docs/protocol.md.
@@ -17,6 +17,9 @@ import type { StrokeSession } from '../preprocess/index.js';
  * closes properly, with 1009 and a reason. uWS buffers a message until it is complete, so maxDrawers × this is what
  * partly sent messages may hold at worst (800 MiB at 10,000 drawers). */
 export const WS_HARD_CAP_BYTES = 80 * 1024;
+
+/** Decodes a message straight from uWS's ArrayBuffer (no Buffer view; invalid bytes become U+FFFD as Buffer's did). */
+const utf8 = new TextDecoder();
 
 /** Above this many buffered bytes a connection is "slow": stroke updates coalesce until it drains. */
 const BACKPRESSURE_BYTES = 16 * 1024;
@@ -124,7 +127,7 @@ export function wsSessions({ app, holder, metrics: m, hot, pipeline }: RouteCont
       try {
         if (isBinary) throw new ProtocolError('binary_unsupported', 'binary messages are not supported: send JSON text');
         // Decode now: uWS neuters `message` when this callback returns.
-        const msg = parseClientMessage(Buffer.from(message).toString('utf8'), s.spec);
+        const msg = parseClientMessage(utf8.decode(message), s.spec);
         type = msg.type;
         const d = s.drawing;
         switch (msg.type) {
