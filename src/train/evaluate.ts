@@ -41,11 +41,7 @@ export function evaluate(mlp: Mlp, set: LabelledImages, limit = set.count): Eval
     const predictions = mlp.predictions.data;
     for (let b = 0; b < B; b++) confusion[set.labels[start + b]!]![predictions[b]!]!++;
   }
-  const perClassAccuracy = confusion.map((row, t) => {
-    const total = row.reduce((x, y) => x + y, 0);
-    return total === 0 ? 0 : row[t]! / total;
-  });
-  return { accuracy: n === 0 ? 0 : correct / n, count: n, correct, perClassAccuracy, confusion, meanLoss: n === 0 ? 0 : lossSum / n };
+  return summary(confusion, confusion.map((row) => row.reduce((x, y) => x + y, 0)), correct, n, lossSum);
 }
 
 /** The same Evaluation from per-image predictions (`predict(i)` for image i: the digit, null for no ink, and its
@@ -54,18 +50,22 @@ export function evaluate(mlp: Mlp, set: LabelledImages, limit = set.count): Eval
 export function evaluatePredictions(labels: Uint8Array, count: number, classes: number,
   predict: (i: number) => { digit: number | null; probs: ArrayLike<number> }): Evaluation {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  const totals = new Array<number>(classes).fill(0); // per true class: a "no ink" answer is in no confusion cell
   let correct = 0;
   let lossSum = 0;
   for (let i = 0; i < count; i++) {
     const label = labels[i]!;
+    totals[label]!++;
     const { digit, probs } = predict(i);
     if (digit === label) correct++;
     if (digit !== null) confusion[label]![digit]!++;
     lossSum -= Math.log(Math.max(1e-12, probs[label] ?? 0));
   }
-  const perClassAccuracy = confusion.map((row, t) => {
-    const total = labels.subarray(0, count).reduce((n, l) => n + (l === t ? 1 : 0), 0);
-    return total === 0 ? 0 : row[t]! / total;
-  });
+  return summary(confusion, totals, correct, count, lossSum);
+}
+
+/** The Evaluation of a filled confusion matrix, given the images per true class. */
+function summary(confusion: number[][], totals: number[], correct: number, count: number, lossSum: number): Evaluation {
+  const perClassAccuracy = confusion.map((row, t) => (totals[t] === 0 ? 0 : row[t]! / totals[t]!));
   return { accuracy: count === 0 ? 0 : correct / count, count, correct, perClassAccuracy, confusion, meanLoss: count === 0 ? 0 : lossSum / count };
 }

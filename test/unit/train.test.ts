@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { loadCore, type CoreExports } from '../../src/wasm/core.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { train, type TrainConfig } from '../../src/train/trainer.js';
-import type { LabelledImages } from '../../src/train/evaluate.js';
+import { evaluate, evaluatePredictions, type LabelledImages } from '../../src/train/evaluate.js';
 import { augmentImage, toUnit, DEFAULT_AUGMENT } from '../../src/train/augment.js';
 import { learningRate } from '../../src/train/schedule.js';
 import { readParams, resolveConfig, OptionsError } from '../../src/train/options.js';
@@ -46,6 +46,30 @@ describe('trainer', () => {
     expect(result.epochs[1]!.loss).toBeLessThan(result.epochs[0]!.loss);
     expect(steps.length).toBe(2 * Math.ceil(6000 / 64));
     expect(result.final.confusion.flat().reduce((a, b) => a + b, 0)).toBe(2000);
+    // The per-image evaluation (eval --via png's) of the same network's one-row predictions gives the batched figures.
+    const mlp = result.mlp;
+    const x = new Float32Array(784);
+    const byImage = evaluatePredictions(testSet.labels, testSet.count, 10, (i) => {
+      toUnit(x, testSet.images, i * 784);
+      const digit = mlp.predictOne(x);
+      return { digit, probs: mlp.probs.data.slice(0, 10) };
+    });
+    const batched = evaluate(mlp, testSet);
+    expect(byImage.correct).toBe(batched.correct);
+    expect(byImage.confusion).toEqual(batched.confusion);
+    expect(byImage.perClassAccuracy).toEqual(batched.perClassAccuracy);
+    expect(byImage.meanLoss).toBeCloseTo(batched.meanLoss, 4);
+  });
+
+  it('evaluates per-image answers, a "no ink" answer counting as wrong in its class but in no confusion cell', () => {
+    const p = (d: number): { digit: number; probs: number[] } => ({ digit: d, probs: Array.from({ length: 3 }, (_, k) => (k === d ? 0.5 : 0.25)) });
+    const answers = [p(0), p(1), { digit: null, probs: [0, 0, 0] }, p(1)];
+    const e = evaluatePredictions(Uint8Array.from([0, 1, 1, 2]), 4, 3, (i) => answers[i]!);
+    expect(e.correct).toBe(2);
+    expect(e.accuracy).toBe(0.5);
+    expect(e.perClassAccuracy).toEqual([1, 0.5, 0]);
+    expect(e.confusion).toEqual([[1, 0, 0], [0, 1, 0], [0, 1, 0]]);
+    expect(e.meanLoss).toBeCloseTo((2 * Math.log(2) + Math.log(1e12) + Math.log(4)) / 4, 10);
   });
 
   it('is deterministic: the same seed gives bit-identical weights, another seed does not', async () => {
