@@ -7,6 +7,7 @@
 //   3. in-process server time of one stroke update (4 points → prediction), FastPreprocessor beside today's StrokeRaster;
 //   4. POST /predict with 784 float32 bytes; 5. N concurrent drawers (bench/load/drawers.ts, its own process, default
 //   10,000; --drawers 0 skips it) against a fresh server each; 6. server RSS at the start and end of the load.
+// HTTP load comes from wrk when installed (a Node keep-alive client otherwise), WebSocket load from the ws package.
 // The 64-connection rows run --rounds interleaved rounds (subjects rotated) and keep medians. Prints issue 10's
 // target table (measure | today | new | target); without --today, the today column is bench/results/server-today.json
 // (written by a run with --today). Validates first: the server's answer equals an in-process prediction of the same
@@ -84,12 +85,17 @@ async function interleaved(n: number, subjects: Array<[Subject, () => Promise<Fi
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 
 /** HTTP load with wrk (C, from Debian's package `wrk`) when installed: far less client overhead than Node's. */
-function wrkLoad(port: number, body: string, connections: number, durationS: number): Record<string, number> {
+function wrkLoad(port: number, body: string | Uint8Array, connections: number, durationS: number, type = 'application/json'): Record<string, number> {
   const script = join(tmpdir(), `doodle-wrk-${process.pid}.lua`);
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+  // The body from a file, read as bytes by the script: any body, binary included, reaches wrk unchanged.
+  const bodyFile = join(tmpdir(), `doodle-wrk-${process.pid}.body`);
+  writeFileSync(bodyFile, body);
+  writeFileSync(script, `local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))\nwrk.method = "POST"\nwrk.body = f:read("*all")\nf:close()\n` +
+    `wrk.headers["Content-Type"] = ${JSON.stringify(type)}\n`);
   const cmd = ['wrk', '-t1', `-c${connections}`, `-d${durationS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/predict`];
   const r = spawnSync(taskset ? 'taskset' : cmd[0]!, taskset ? ['-c', '1', ...cmd] : cmd.slice(1), { encoding: 'utf8', timeout: (durationS + 30) * 1000 });
   rmSync(script, { force: true });
+  rmSync(bodyFile, { force: true });
   const out = r.stdout;
   const ms = (label: string): number => {
     const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
@@ -381,11 +387,13 @@ async function main(): Promise<void> {
     }
     // The same 28×28 input as 784 float32 little-endian bytes, against a bare server that only reads the body.
     const binary = new Uint8Array(Float32Array.from(image).buffer);
-    console.log(`\nPOST /predict, 784 float32 (application/octet-stream), ${seconds} s each (64: ${rounds} rounds), Node keep-alive client`);
+    console.log(`\nPOST /predict, 784 float32 (application/octet-stream), ${seconds} s each (64: ${rounds} rounds), ${hasWrk ? 'wrk' : 'Node keep-alive client'}`);
+    const binaryLoad = (port: number, c: number) => (): Promise<Figures> =>
+      (hasWrk ? Promise.resolve(wrkLoad(port, binary, c, seconds, 'application/octet-stream')) : httpLoad(port, binary, c, seconds, 'application/octet-stream'));
     console.log(`connections | ${subjects.map((w) => `${w} req/s | p50 ms | p99 ms | errors`).join(' | ')} | bare uWS req/s | bare p99 ms | ${subjects.map((w) => `${w} / bare`).join(' | ')}`);
     for (const c of [1, 64]) {
-      const res = await interleaved(roundsFor(c), [...subjects.map((w) => [w, () => httpLoad(portOf[w], binary, c, seconds, 'application/octet-stream')] as [Subject, () => Promise<Figures>]),
-        ['bare', () => httpLoad(bare.port, binary, c, seconds, 'application/octet-stream')]]);
+      const res = await interleaved(roundsFor(c), [...subjects.map((w) => [w, binaryLoad(portOf[w], c)] as [Subject, () => Promise<Figures>]),
+        ['bare', binaryLoad(bare.port, c)]]);
       rows.push({ scenario: 'http_predict_binary', connections: c, ...res });
       console.log([c, ...subjects.flatMap((w) => cols(res[w], ['requestsPerSec', 'p50Ms', 'p99Ms', 'errors'])), ...cols(res.bare, ['requestsPerSec', 'p99Ms']),
         ...subjects.map((w) => ratio(res[w]?.requestsPerSec, res.bare?.requestsPerSec))].join(' | '));
