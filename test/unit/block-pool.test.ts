@@ -149,6 +149,18 @@ describe('BlockPool', () => {
     expect(pool.stats.reserved).toBe(reserved);
   });
 
+  it('takes a close fit over an older, larger free block', () => {
+    const pool = new BlockPool(new FakeArena());
+    const larger = pool.alloc(7 * 1024);
+    pool.alloc(64);
+    const closer = pool.alloc(5 * 1024);
+    pool.alloc(64);
+    pool.release(larger, 7 * 1024);
+    pool.release(closer, 5 * 1024);
+    expect(pool.alloc(4608)).toBe(closer);
+    expect(pool.alloc(4608)).toBe(larger);
+  });
+
   it('extends a free tail for a request larger than it, rather than asking for the whole request anew', () => {
     const arena = new FakeArena();
     const pool = new BlockPool(arena);
