@@ -107,7 +107,8 @@ export class BlockPool {
     return { reserved: this.reserved, inUse: this.inUse, freeBlocks: this.sizeAt.size, largestFree };
   }
 
-  /** A free block of `size` bytes split off the first free block that fits (its low end), or -1 if none does. */
+  /** `size` bytes split off the low end of a free block: one of the first few of size's own bin that fits, else the
+   * oldest of the smallest non-empty bin that surely fits; -1 if none does. O(1): a few bin entries, ≤ 7 bit words. */
   private take(size: number): number {
     const f = binOf(size);
     let start = -1, have = 0;
