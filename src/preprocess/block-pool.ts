@@ -1,9 +1,9 @@
 // Reusable blocks of the wasm core's linear memory for many small, long-lived owners (drawing sessions): a free-list
 // allocator over chunks taken from an allocator, where freed memory serves a request of any size. Freed blocks merge
-// with free neighbours on both sides; free blocks sit in bins by size (8 per power of two), and a request splits a block
-// of the smallest bin that surely fits, the remainder going back. Not here: what the blocks hold (fast-strokes.ts); the arena's own LIFO
-// scratch (src/wasm/arena.ts, which this module does not import: src/preprocess/ stays free of the rest of src/, for
-// the browser). Every offset is 64-byte aligned and every size a multiple of 64.
+// with free neighbours on both sides; free blocks sit in bins by size (8 per power of two), and a request splits a
+// block of the smallest bin that surely fits, the remainder going back. Every offset is 64-byte aligned and every size
+// a multiple of 64. Not here: what the blocks hold (fast-strokes.ts); the arena's own LIFO scratch (src/wasm/arena.ts,
+// which this module does not import: src/preprocess/ stays free of the rest of src/, for the browser).
 
 /** Where blocks come from: src/wasm/arena.ts's Arena (shared with the other users of the same core instance), or a
  * BumpAllocator for a core this pool has to itself. Zero-filled, 64-byte aligned. */
