@@ -47,7 +47,9 @@ if (p.inference) {
   const t = p.tfjs?.inference;
   if (t) rows.push(['TensorFlow.js-WASM (its own run)', f1(t.batch1.tfjs.p50Us), f1(t.batch1.tfjs.p99Us), int(t.batch64.tfjsImagesPerSec)]);
   out.push(table(['', 'batch-1 p50 µs', 'batch-1 p99 µs', 'batch-64 samples/s'], rows));
-  out.push(`\nOne stroke update (extend 4 points + normalise + forward): preprocess ${f1(r.strokeUpdate.preprocessP50Us)} µs + forward ${f1(r.strokeUpdate.forwardP50Us)} µs (p50).`);
+  const su = r.strokeUpdate;
+  out.push(`\nOne stroke update (extend 4 points + normalise + forward, p50): preprocess ${f1(su.preprocessP50Us)} µs + forward ` +
+    (su.forwardOneP50Us !== undefined ? `${f1(su.forwardOneP50Us)} µs (one-row, the server's path; batched B = 1: ${f1(su.forwardP50Us)} µs).` : `${f1(su.forwardP50Us)} µs.`));
 }
 const serverFile = join(dirname(file), 'server.json');
 const server = existsSync(serverFile) ? JSON.parse(readFileSync(serverFile, 'utf8')) : p.server;
