@@ -102,22 +102,11 @@ describe('BlockPool', () => {
     expect(pool.stats.reserved).toBe(arena.chunks.reduce((s, [a, b]) => s + b - a, 0));
   });
 
-  it('merges a freed block with a free left neighbour', () => {
+  it.each([['left', 'a then b'], ['right', 'b then a']])('merges a freed block with a free %s neighbour (%s freed)', (_side, order) => {
     const pool = new BlockPool(new FakeArena());
     const [a, b] = [pool.alloc(1024), pool.alloc(1024), pool.alloc(1024)];
     const blocks = pool.stats.freeBlocks; // the chunk's tail
-    pool.release(a!, 1024);
-    pool.release(b!, 1024);
-    expect(pool.stats.freeBlocks).toBe(blocks + 1);
-    expect(pool.alloc(2048)).toBe(a);
-  });
-
-  it('merges a freed block with a free right neighbour', () => {
-    const pool = new BlockPool(new FakeArena());
-    const [a, b] = [pool.alloc(1024), pool.alloc(1024), pool.alloc(1024)];
-    const blocks = pool.stats.freeBlocks;
-    pool.release(b!, 1024);
-    pool.release(a!, 1024);
+    for (const p of order === 'a then b' ? [a, b] : [b, a]) pool.release(p!, 1024);
     expect(pool.stats.freeBlocks).toBe(blocks + 1);
     expect(pool.alloc(2048)).toBe(a);
   });
