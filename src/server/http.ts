@@ -1,5 +1,5 @@
 // HTTP plumbing for uWebSockets.js handlers, obeying its lifetime rules: register onAborted before any await, read
-// the request's headers synchronously, copy body chunks before the callback returns (uWS neuters them), and cork
+// the request's headers synchronously, use or copy body chunks before the callback returns (uWS neuters them), and cork
 // every write made after an await. One error type carries its HTTP status and JSON body.
 
 import type { HttpResponse } from 'uWebSockets.js';

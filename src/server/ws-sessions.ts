@@ -1,5 +1,5 @@
 // Live stroke streaming on /ws: one session per drawer holding its points (a StrokeSession on the thread's pipeline
-// core: points and a small working grid, ~10 KB for a digit), answering every change with a prediction. Latest wins
+// core: points and a small working grid, ≤ 16 KB for a typical digit, ~20 KB for the load test's larger ones), answering every change with a prediction. Latest wins
 // under backpressure: while the client has not read what was sent, updates coalesce into one prediction sent on
 // drain. Per message the allocations are the decoded message (its text and the parsed object), the
 // Prediction (an object and its ten probabilities) and the answer's text, which comes from a template.
