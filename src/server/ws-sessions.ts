@@ -1,10 +1,10 @@
 // Live stroke streaming on /ws: one session per drawer holding its points (a StrokeSession on the thread's pipeline
-// core: points and a small working grid, ≤ 16 KB for a typical digit, ~20 KB for the load test's larger ones), answering every change with a prediction. Latest wins
-// under backpressure: while the client has not read what was sent, updates coalesce into one prediction sent on
-// drain. Per message the allocations are the decoded message (its text and the parsed object), the
-// Prediction (an object and its ten probabilities) and the answer's text, which comes from a template.
-// Bounded: drawers per thread (503 beyond), a memory budget for all drawings of the thread, message sizes, and a rate
-// of invalid messages (then 1008). See docs/protocol.md.
+// core: points and a small working grid, ≤ 16 KB for a typical digit, ~20 KB for the load test's larger ones),
+// answering every change with a prediction. Latest wins under backpressure: while the client has not read what was
+// sent, updates coalesce into one prediction sent on drain. Per message the allocations are the decoded message (its
+// text and the parsed object), the Prediction (an object and its ten probabilities) and the answer's text, which comes
+// from a template. Bounded: drawers per thread (503 beyond), a memory budget for all drawings of the thread, message
+// sizes, and a rate of invalid messages (then 1008). See docs/protocol.md.
 
 import type { WebSocket } from 'uWebSockets.js';
 import { seconds } from './hot-metrics.js';
