@@ -1,6 +1,7 @@
 // The only reader of process.env. Each setting is parsed and validated here, once.
 
 import { availableParallelism } from 'node:os';
+import { LIMITS } from './protocol.js';
 
 export interface Environment {
   /** MLFLOW_TRACKING_URI: unset → ./mlruns (file store); http(s):// → an MLflow tracking server. */
@@ -41,12 +42,12 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     throw new Error(`MODEL_POLL_SECONDS must be a number of seconds in [0.1, 86400], got "${pollText}"`);
   }
   const drawersText = env.MAX_DRAWERS?.trim();
-  const maxDrawers = drawersText === undefined || drawersText === '' ? 10_000 : Number(drawersText);
+  const maxDrawers = drawersText === undefined || drawersText === '' ? LIMITS.maxDrawers : Number(drawersText);
   if (!Number.isInteger(maxDrawers) || maxDrawers < 1 || maxDrawers > MAX_DRAWERS) {
     throw new Error(`MAX_DRAWERS must be an integer in [1, ${MAX_DRAWERS}], got "${drawersText}"`);
   }
   const memoryText = env.DRAWING_MEMORY_MB?.trim();
-  const drawingMemoryMb = memoryText === undefined || memoryText === '' ? 512 : Number(memoryText);
+  const drawingMemoryMb = memoryText === undefined || memoryText === '' ? LIMITS.drawingMemoryBytes / 2 ** 20 : Number(memoryText);
   if (!(drawingMemoryMb >= 1 && drawingMemoryMb <= MAX_DRAWING_MEMORY_MB)) {
     throw new Error(`DRAWING_MEMORY_MB must be a number of MiB in [1, ${MAX_DRAWING_MEMORY_MB}], got "${memoryText}"`);
   }

@@ -21,7 +21,7 @@ export const LIMITS = Object.freeze({
   /** Brush diameter, canvas pixels. */
   maxBrush: 512,
   /** Default of the drawer limit, open WebSocket connections per server thread (a setting: --max-drawers,
-   * MAX_DRAWERS; 503 on upgrade beyond it). A live drawing holds its points and a small grid: ~10 KB for a digit. */
+   * MAX_DRAWERS; 503 on upgrade beyond it). A live drawing holds its points and a small grid: ≤ 16 KB for a typical digit. */
   maxDrawers: 10_000,
   /** Default of the per-thread memory budget for live drawings, bytes (a setting: --drawing-memory-mb,
    * DRAWING_MEMORY_MB): beyond it new points get a "limit" error and new drawers 503, so drawings at the points limit
