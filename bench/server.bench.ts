@@ -30,6 +30,7 @@ import { Arena } from '../src/wasm/arena.js';
 import { Mlp } from '../src/nn/mlp.js';
 import { pinLoadToCore1, rssBytes, startProcess, stopProcess, taskset } from './load/processes.js';
 import type { DrawersRun } from './load/drawers.js';
+import { quantile } from './load/drawer-client.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -52,7 +53,6 @@ if (todayDir !== undefined && !existsSync(join(todayDir, 'build', 'cli', 'serve.
 }
 pinLoadToCore1(); // load generator on core 1, servers on core 0
 
-const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const median = (xs: number[]): number => quantile(Float64Array.from(xs).sort(), 0.5);
 const gitCommit = (dir: string): string => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout?.trim() || 'unknown';
 

@@ -128,7 +128,8 @@ export function checkPrediction(text: string, seq: number): string {
   return '';
 }
 
-const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+/** The q-quantile of ascending `sorted` (the value at rank ⌊q·n⌋; NaN when empty): the benches' latency percentiles. */
+export const quantile = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 export async function runDrawers(o: DrawersOptions): Promise<DrawersReport> {
   const t0 = performance.now();
