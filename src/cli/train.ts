@@ -27,7 +27,9 @@ Trains the 784-…-10 MLP on MNIST with the WebAssembly kernels. Defaults come f
   --limit <n>             train on the first n images only (quick runs)
   --out <file>            also write the model file here (e.g. for DVC)
   --force                 promote the new model even if less accurate than the current one
-  --data <dir>            MNIST folder (default from params.yaml: mnist)
+  --data <dir>            MNIST folder (default from params.yaml: mnist), or parquet:<dir> for the Parquet dataset
+                          of \`npm run ingest:spark\` (its current version, or a version folder)
+  --include <sources>     with parquet: also train on these sources' train rows (comma-separated, e.g. feedback)
   --models <dir>          model registry (default models)
   --params <file>         hyperparameter defaults (default params.yaml)
   --run-name <name>       MLflow run name (default mlp-<layers>-<timestamp>)
@@ -43,7 +45,7 @@ async function main(): Promise<number> {
     'warmup-epochs': { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
     seed: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' },
     limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, data: { type: 'string' },
-    models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' },
+    models: { type: 'string' }, params: { type: 'string' }, 'run-name': { type: 'string' }, include: { type: 'string' },
   });
   const v = args.values;
   let config: TrainConfig;
@@ -65,7 +67,7 @@ async function main(): Promise<number> {
   let removeGuards: (() => void) | undefined;
   try {
     const outcome = await runTraining(core, {
-      config, dataDir, modelsDir: v.models ?? 'models', out: v.out, force: v.force, runName: v['run-name'],
+      config, dataDir, include: splitList(v.include), modelsDir: v.models ?? 'models', out: v.out, force: v.force, runName: v['run-name'],
       trackingUri: readEnvironment().mlflowTrackingUri, stream: process.stdout,
       warn: (line) => console.error(`warning: ${line}`), // tracking problems: the training still succeeds (exit 0)
       interrupted: () => interrupted !== undefined,
@@ -79,6 +81,14 @@ async function main(): Promise<number> {
   } finally {
     removeGuards?.();
   }
+}
+
+/** "a,b" → ["a", "b"]; undefined → []. */
+function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw badValue('--include needs at least one source name (e.g. --include feedback)');
+  return list;
 }
 
 function pick(v: Record<string, string | boolean | undefined>): TrainFlags {

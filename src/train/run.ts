@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CoreExports } from '../wasm/core.js';
-import { loadMnist } from '../data/mnist.js';
+import { loadTrainingData } from '../data/load.js';
+import type { ParquetDatasetInfo } from '../data/parquet.js';
 import { encodeModel, loadModel } from '../model/model-file.js';
 import { encodeOnnx } from '../model/onnx.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
@@ -28,7 +29,10 @@ export const EXPERIMENT = 'MNIST_Digit_Classification';
 
 export interface RunOptions {
   readonly config: TrainConfig;
+  /** An IDX folder, or `parquet:<dir>` (src/data/load.ts). */
   readonly dataDir: string;
+  /** Parquet sources whose train rows join MNIST's (e.g. feedback). */
+  readonly include?: readonly string[] | undefined;
   readonly modelsDir: string;
   readonly out?: string | undefined;
   readonly force?: boolean | undefined;
@@ -52,7 +56,7 @@ export interface RunOutcome {
 
 export async function runTraining(core: CoreExports, o: RunOptions): Promise<RunOutcome> {
   const { config } = o;
-  const data = loadMnist(o.dataDir);
+  const data = await loadTrainingData(o.dataDir, o.include);
   const created = ensureWritableDir(o.modelsDir);
   try {
     if (o.out) ensureWritableFile(o.out);
@@ -61,12 +65,17 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     throw err;
   }
   const say = (line: string): void => void o.stream.write(`${line}\n`);
+  if (data.dataset !== undefined) {
+    const used = Object.entries(data.dataset.used).map(([s, bySplit]) => Object.entries(bySplit).map(([sp, n]) => `${s} ${sp} ${n}`).join(', ')).join(', ');
+    say(`data: Parquet dataset ${data.dataset.version} (${used})`);
+  }
   const runName = o.runName ?? `mlp-${config.sizes.join('-')}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const warn = o.warn ?? ((line: string): void => void o.stream.write(`warning: ${line}\n`));
   const commit = gitCommit(dirname(process.argv[1] ?? '.'));
   const run = await BestEffortRun.start({
     trackingUri: o.trackingUri, experimentName: EXPERIMENT, runName,
-    tags: { model_type: 'mlp', dataset: 'mnist', framework: 'doodle-digits-wasm', preprocessing: PREPROCESSING,
+    tags: { model_type: 'mlp', framework: 'doodle-digits-wasm', preprocessing: PREPROCESSING,
+      ...datasetTags(data.dataset),
       ...(commit === undefined ? {} : { 'mlflow.source.git.commit': commit }) },
   }, warn);
   o.onRunStarted?.(run);
@@ -143,6 +152,13 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     await run.end('FAILED');
     throw err;
   }
+}
+
+/** MLflow tags naming the training data: MNIST's IDX files, or a Parquet dataset's version and the rows it gave. */
+function datasetTags(d: ParquetDatasetInfo | undefined): Record<string, string> {
+  if (d === undefined) return { dataset: 'mnist' };
+  const sources = Object.entries(d.used).map(([s, bySplit]) => `${s}:${Object.values(bySplit).reduce((a, n) => a + (n ?? 0), 0)}`).join(',');
+  return { dataset: 'parquet', dataset_version: d.version, dataset_sources: sources, dataset_manifest_sha256: d.manifestSha256 };
 }
 
 export function flattenConfig(c: TrainConfig): Record<string, string | number | boolean> {

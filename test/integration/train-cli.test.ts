@@ -128,6 +128,15 @@ describe('npm run train', () => {
     const missing = cli('train', [...common.slice(2), '--data', 'nowhere']);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^error: .*MNIST not found in nowhere.*npm run data/);
+    const noDataset = cli('train', [...common.slice(2), '--data', 'parquet:data/parquet']);
+    expect(noDataset.code).toBe(1);
+    expect(noDataset.stderr).toBe('error: no Parquet dataset at data/parquet (no such folder) → run `npm run ingest:spark -- --out data/parquet`\n');
+    const idxInclude = cli('train', [...common, '--include', 'feedback']);
+    expect(idxInclude.code).toBe(1);
+    expect(idxInclude.stderr).toBe('error: --include feedback needs a Parquet dataset (--data parquet:<dir>); mnist is an IDX folder\n');
+    const emptyInclude = cli('train', [...common, '--include', ',']);
+    expect(emptyInclude.code).toBe(2);
+    expect(emptyInclude.stderr).toBe('error: --include needs at least one source name (e.g. --include feedback) (see --help)\n');
   });
 });
 
