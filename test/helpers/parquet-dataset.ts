@@ -56,7 +56,11 @@ export function partFile(rows: readonly FixtureRow[]): Uint8Array {
 export function writeDataset(dir: string, version: string, rows: readonly FixtureRow[], partsPerSource = 1): string {
   const at = join(dir, version);
   const bySource = new Map<string, FixtureRow[]>();
-  for (const r of rows) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+  for (const r of rows) {
+    const list = bySource.get(r.source);
+    if (list === undefined) bySource.set(r.source, [r]);
+    else list.push(r);
+  }
   const counts: Record<string, Record<string, Record<string, number>>> = {};
   for (const [source, list] of bySource) {
     mkdirSync(join(at, `source=${encodeURIComponent(source)}`), { recursive: true });
