@@ -21,6 +21,8 @@ export interface FeedbackRecord {
 }
 
 export const FEEDBACK_FORMAT = 'doodle-digits-feedback';
+/** Where `npm run serve` and `npm start` store corrections, relative to the working directory. */
+export const DEFAULT_FEEDBACK_DIR = 'feedback';
 export const FEEDBACK_VERSION = 1;
 
 export class FeedbackFullError extends Error {

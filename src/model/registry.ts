@@ -8,6 +8,8 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath, sep } from 'node:path';
 import { fsyncDir, makeDirs, writeFileAtomic } from '../util/atomic-write.js';
+import { crashPoint } from '../util/crash-points.js';
+import { sweepStaleTemps } from '../util/stale-temps.js';
 import { ModelFileError, RegistryError } from './errors.js';
 import { decodeModel, loadModel } from './model-file.js';
 import { SHA256_HEX_PATTERN, isVersionId, makeVersionId, versionCreatedAt } from './version-id.js';
@@ -27,7 +29,8 @@ export type Metrics = Record<string, unknown> & { testAccuracy: number };
 const MODEL_FILE = 'model.safetensors';
 const METRICS_FILE = 'metrics.json';
 const CURRENT_FILE = 'current';
-const TEMP_PREFIX = '.incoming-';
+/** + the pid: src/util/stale-temps.ts removes a version folder left half-made by a dead process. */
+const TEMP_PREFIX = `.incoming-${process.pid}-`;
 
 /**
  * One directory of versions. Safe for concurrent readers and writers in the sense that no reader ever sees a
@@ -98,6 +101,7 @@ export class ModelRegistry {
     try {
       writeFileAtomic(join(temp, MODEL_FILE), modelBytes);
       writeFileAtomic(join(temp, METRICS_FILE), `${JSON.stringify(metrics, null, 2)}\n`);
+      crashPoint('registry version: before rename');
       renameSync(temp, target); // atomic: the version appears complete or not at all
     } catch (err) {
       rmSync(temp, { recursive: true, force: true });
@@ -107,7 +111,13 @@ export class ModelRegistry {
       throw err;
     }
     fsyncDir(this.root);
+    crashPoint('registry version: after rename');
     return this.info(version, version === this.readCurrent());
+  }
+
+  /** Removes version folders and `current` temporaries that a dead process left half-made; returns their paths. */
+  sweepStale(): string[] {
+    return sweepStaleTemps(this.root);
   }
 
   /** Makes `version` (an id or a unique prefix) current, after checking its model loads. */

@@ -6,6 +6,8 @@ import { createMetrics } from '../metrics/metrics.js';
 import { probePort } from './probe-port.js';
 import { reloadOnSignal, serveThread, type MlflowModelOptions } from './thread.js';
 import { startWorkers } from './workers.js';
+import { sweepStaleTemps } from '../util/stale-temps.js';
+import { DEFAULT_FEEDBACK_DIR } from '../feedback/store.js';
 
 export { webDirs, type MlflowModelOptions } from './thread.js';
 export { runAsServeWorker } from './workers.js';
@@ -39,6 +41,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   // Before any uWS listener exists: uWS shares a named port (SO_REUSEPORT) with anyone, a plain listen does not.
   // Port 0 gets the kernel's choice here, so that every worker thread names the same one.
   const port = await probePort(o.host, o.port);
+  // What a process killed mid-write left in the folders this one writes (never a live writer's: names carry pids).
+  const swept = [...sweepStaleTemps(o.modelsDir), ...sweepStaleTemps(o.feedbackDir ?? DEFAULT_FEEDBACK_DIR)];
+  if (swept.length > 0) o.log(`removed ${swept.length} file${swept.length === 1 ? '' : 's'} left by an interrupted write: ${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', …' : ''}`);
   const thread = { host: o.host, port, modelsDir: o.modelsDir, mlflowModel: o.mlflowModel, feedbackDir: o.feedbackDir,
     maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes, log: o.log };
   const m = o.mlflowModel;

@@ -12,6 +12,7 @@ import { MlflowModelSource } from '../tracking/model-source.js';
 import { parseModelUri } from '../tracking/model-uri.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
 import { startServer, type RunningServer } from './app.js';
+import { DEFAULT_FEEDBACK_DIR } from '../feedback/store.js';
 
 export interface ThreadOptions {
   readonly port: number;
@@ -71,7 +72,7 @@ export async function serveThread(o: ThreadOptions, metrics: ServerMetrics,
   await holder.load();
   holder.watch();
   const server = await startServer({ host: o.host, port: o.port, holder, metrics, staticDirs: webDirs(),
-    feedbackDir: o.feedbackDir ?? 'feedback', maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes,
+    feedbackDir: o.feedbackDir ?? DEFAULT_FEEDBACK_DIR, maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes,
     ...(metricsText ? { metricsText } : {}) });
   return { holder, server };
 }

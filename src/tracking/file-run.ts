@@ -6,10 +6,12 @@
 // a staged folder holding meta.yaml would be listed as a run whose folder it then cannot find, breaking the listing.
 
 import { makeDirs } from '../util/atomic-write.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { copyArtifact, localArtifactRoot } from './local-artifacts.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-write.js';
+import { crashPoint } from '../util/crash-points.js';
+import { isAlive } from '../util/stale-temps.js';
 import { emitYamlMap } from './meta-yaml.js';
 import { pyFloatRepr } from './py-format.js';
 import { RUN_STATUS_CODE, UnsupportedArtifactStoreError, type KeyValue, type LogBatch, type RunBackend, type RunStatus } from './types.js';
@@ -54,9 +56,40 @@ export function runMetaYaml(info: RunInfo, atCreation: boolean): string {
   });
 }
 
+const writerMarker = (): string => `.writer-${process.pid}`;
+
+/**
+ * Removes the run folders in `experimentDir` that a dead process placed but never gave a meta.yaml (MLflow would
+ * skip them as malformed), and the markers of completed ones. Returns the paths removed.
+ */
+export function sweepRunFolders(experimentDir: string): string[] {
+  const removed: string[] = [];
+  let runs;
+  try {
+    runs = readdirSync(experimentDir, { withFileTypes: true }).filter((e) => e.isDirectory() && /^[0-9a-f]{32}$/.test(e.name));
+  } catch {
+    return removed;
+  }
+  for (const run of runs) {
+    const dir = join(experimentDir, run.name);
+    let marker: string | undefined;
+    try {
+      marker = readdirSync(dir).find((n) => /^\.writer-\d+$/.test(n));
+    } catch {
+      continue;
+    }
+    if (marker === undefined || isAlive(Number(marker.slice('.writer-'.length)))) continue;
+    const complete = existsSync(join(dir, 'meta.yaml'));
+    const target = complete ? join(dir, marker) : dir;
+    rmSync(target, { recursive: true, force: true });
+    removed.push(target);
+  }
+  return removed;
+}
+
 /** The dot-prefixed name a run folder is built under: not a run id, and never holding a meta.yaml. */
 export function stagingName(runId: string): string {
-  return `.${runId}.staging`;
+  return `.${runId}.${process.pid}.staging`; // the pid: src/util/stale-temps.ts removes it once its writer is dead
 }
 
 export type CreationStage = 'staged' | 'placed';
@@ -76,16 +109,22 @@ export function createRunDirectory(
   let placed = false;
   try {
     mkdirSync(staging);
+    // Until meta.yaml is in place: a folder placed without one (a crash right after the rename) is no run, and
+    // sweepRunFolders removes it once this process is gone.
+    writeFileSync(join(staging, writerMarker()), '');
     for (const folder of RUN_FOLDERS) mkdirSync(join(staging, folder));
     for (const { key, value } of tags) writeFileAtomic(join(staging, 'tags', key), value);
     for (const folder of RUN_FOLDERS) fsyncDir(join(staging, folder));
     fsyncDir(staging);
     observe?.('staged', staging);
+    crashPoint('mlflow run folder: before rename');
     renameSync(staging, runDir);
     placed = true;
     fsyncDir(experimentDir);
+    crashPoint('mlflow run folder: after rename');
     observe?.('placed', runDir);
     writeFileAtomic(join(runDir, 'meta.yaml'), runMetaYaml(info, true));
+    rmSync(join(runDir, writerMarker()), { force: true });
     return runDir;
   } catch (err) {
     rmSync(placed ? runDir : staging, { recursive: true, force: true });
@@ -93,17 +132,27 @@ export function createRunDirectory(
   }
 }
 
-/** Appends with one write() on an O_APPEND descriptor, so a line is never interleaved or cut by a process crash. */
+/**
+ * Appends with one write() on an O_APPEND descriptor, so a line is never interleaved or cut by a process crash. The
+ * first line creates the file atomically (writeFileAtomic): opening with O_APPEND|O_CREAT and dying before the write
+ * would leave an empty metric file, which MLflow's reader fails on (found by kill -9 at this point).
+ */
 function appendLine(path: string, text: string): void {
   makeDirs(dirname(path));
-  const bytes = Buffer.from(text, 'utf8');
-  const fd = openSync(path, 'a');
-  try {
-    const written = writeSync(fd, bytes);
-    if (written !== bytes.length) throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
-  } finally {
-    closeSync(fd);
+  crashPoint(`append ${basename(path)}: before`);
+  if (!existsSync(path)) {
+    writeFileAtomic(path, text);
+  } else {
+    const bytes = Buffer.from(text, 'utf8');
+    const fd = openSync(path, 'a');
+    try {
+      const written = writeSync(fd, bytes);
+      if (written !== bytes.length) throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
+    } finally {
+      closeSync(fd);
+    }
   }
+  crashPoint(`append ${basename(path)}: after`);
 }
 
 export class FileRun implements RunBackend {

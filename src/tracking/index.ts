@@ -10,6 +10,7 @@ export { MlflowRestError } from './rest-client.js';
 export { BestEffortRun, MAX_UNANSWERED, type Warn } from './best-effort-run.js';
 export { UnsupportedArtifactStoreError } from './types.js';
 export { gitCommit } from './git-commit.js';
+export { sweepTrackingStore } from './sweep.js';
 // The MLflow Model Registry (docs/model-registry.md): registerChampion is what a promotion calls; the server follows
 // models:/ URIs through MlflowModelSource.
 export { registerChampion, type ChampionResult, type RegisterChampionOptions } from './champion.js';

@@ -8,6 +8,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { fsyncDir, makeDirs } from '../util/atomic-write.js';
+import { crashPoint } from '../util/crash-points.js';
 
 /** The local folder of an artifact URI (file:///… or an absolute path), or undefined for any other store. */
 export function localArtifactRoot(artifactUri: string): string | undefined {
@@ -38,10 +39,12 @@ export function copyArtifact(root: string, localPath: string, artifactPath: stri
     } finally {
       closeSync(fd);
     }
+    crashPoint(`artifact ${basename(localPath)}: before rename`);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw new Error(`logArtifact: copying ${localPath} to ${target} failed: ${(err as Error).message}`, { cause: err });
   }
   fsyncDir(folder);
+  crashPoint(`artifact ${basename(localPath)}: after rename`);
 }

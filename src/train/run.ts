@@ -16,7 +16,8 @@ import type { ParquetDatasetInfo } from '../data/parquet.js';
 import { encodeModel, loadModel } from '../model/model-file.js';
 import { encodeOnnx } from '../model/onnx.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
-import { BestEffortRun, gitCommit, registerChampion, type Warn } from '../tracking/index.js';
+import { BestEffortRun, gitCommit, registerChampion, sweepTrackingStore, type Warn } from '../tracking/index.js';
+import { sweepStaleTemps } from '../util/stale-temps.js';
 import { ensureWritableDir, ensureWritableFile, removeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
@@ -58,6 +59,9 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
   const { config } = o;
   const data = await loadTrainingData(o.dataDir, o.include);
   const created = ensureWritableDir(o.modelsDir);
+  // What an earlier training killed mid-write left behind (never a live process's: the names carry their pid).
+  const swept = [...new ModelRegistry(o.modelsDir).sweepStale(), ...sweepTrackingStore(o.trackingUri), ...sweepStaleTemps(tmpdir()),
+    ...(o.out ? sweepStaleTemps(dirname(o.out)) : [])];
   try {
     if (o.out) ensureWritableFile(o.out);
   } catch (err) {
@@ -65,6 +69,7 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     throw err;
   }
   const say = (line: string): void => void o.stream.write(`${line}\n`);
+  if (swept.length > 0) say(`removed ${swept.length} file${swept.length === 1 ? '' : 's'} left by an interrupted write: ${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', …' : ''}`);
   if (data.dataset !== undefined) {
     const used = Object.entries(data.dataset.used).map(([s, bySplit]) => Object.entries(bySplit).map(([sp, n]) => `${s} ${sp} ${n}`).join(', ')).join(', ');
     say(`data: Parquet dataset ${data.dataset.version} (${used})`);
@@ -117,7 +122,7 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     const model = new ModelRegistry(o.modelsDir).addAndMaybePromote(bytes, contentHash, metrics, { force: o.force ?? false });
     if (o.out) writeFileAtomic(o.out, bytes);
 
-    const staging = mkdtempSync(join(tmpdir(), 'doodle-artifacts-'));
+    const staging = mkdtempSync(join(tmpdir(), `doodle-artifacts-${process.pid}-`));
     try {
       writeFileAtomic(join(staging, 'model.safetensors'), bytes);
       writeFileAtomic(join(staging, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');

@@ -3,11 +3,13 @@
 // A reader sees the old file or the new one, never a half-written one. Errors name the target, never the temporary.
 // Also the checks a command makes before long work: can this folder be created and written to? Folders are created
 // one level at a time, never with a recursive mkdir: Node's spins forever (100% CPU, deaf to SIGTERM) on a path like
-// /proc/x, whose parent exists but refuses children with ENOENT. Imports nothing from src/.
+// /proc/x, whose parent exists but refuses children with ENOENT. Temporary names carry the pid (stale-temps.ts sweeps
+// those of dead writers); crash points (crash-points.ts) sit on each side of the rename. Imports nothing from src/.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { crashPoint } from './crash-points.js';
 
 /** A file or folder that cannot be written; the message names the path the caller asked for. */
 export class WriteError extends Error {
@@ -28,12 +30,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeFileDurable(tmp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    crashPoint(`write ${basename(path)}: before rename`);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw new WriteError(path, `cannot write ${path} (${reason(err)})`, code(err), { cause: err });
   }
   fsyncDir(dir);
+  crashPoint(`write ${basename(path)}: after rename`);
 }
 
 /**
