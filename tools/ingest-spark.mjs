@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -98,12 +99,17 @@ const submitArgs = [
   join(root, 'spark', 'ingest.py'), ...jobArgs,
 ];
 const child = spawn(sparkSubmit, submitArgs, {
-  stdio: 'inherit',
+  stdio: ['inherit', 'pipe', 'inherit'],
   env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, PYTHONWARNINGS: 'ignore::FutureWarning' },
+});
+// spark-submit merges the Python driver's stderr into its stdout: the job's `error:`/`warning:` lines go back to
+// stderr here, the summary stays on stdout.
+createInterface({ input: child.stdout }).on('line', (line) => {
+  (/^(error|warning): /.test(line) ? process.stderr : process.stdout).write(`${line}\n`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('error', (err) => fail(`cannot start ${sparkSubmit}: ${err.message}`));
-child.on('exit', (code, signal) => {
+child.on('close', (code, signal) => {
   if (signal) fail(`spark-submit was stopped by ${signal}`);
   process.exit(code ?? 1);
 });
