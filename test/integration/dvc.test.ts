@@ -1,6 +1,6 @@
 // The DVC pipeline (dvc.yaml), run by the real DVC of .venv/: the project's files are copied into a fresh git
-// repository, `dvc init`, params.yaml set small, `dvc repro` runs data → train → evaluate and smoke (the served
-// model answers the API). Then DVC's own commands read our files back: status, metrics show, params diff, dag, a
+// repository, `dvc init`, params.yaml set small, `dvc repro` runs data → ingest (the real Spark job) → train (from
+// its Parquet) → evaluate and smoke (the served model answers the API). Then DVC's own commands read our files back: status, metrics show, params diff, dag, a
 // second repro that runs nothing, a push/pull round trip through a local-directory remote, and an experiment.
 // The tests share the one repository and run in order (the experiment last: it changes the workspace).
 
@@ -13,9 +13,10 @@ import { parse, parseDocument } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
-import { requireVenv, skipWithoutVenv, venvBin } from '../helpers/python.js';
+import { requireVenv, venvBin } from '../helpers/python.js';
+import { requireSpark, skipWithoutSpark } from '../helpers/spark.js';
 
-const STAGES = ['data', 'train', 'evaluate', 'smoke'];
+const STAGES = ['data', 'ingest', 'train', 'evaluate', 'smoke'];
 /** Small enough for a loaded 2-core machine (~1 s of training), big enough for ~90% test accuracy. */
 const SMALL = { layers: [784, 64, 10], epochs: 2, limit: 10_000, schedule: 'constant', augment: false };
 
@@ -68,6 +69,8 @@ function copyProject(to: string): void {
   }
   // As after `npm ci`, without paying for it: the project's own packages.
   symlinkSync(join(projectRoot, 'node_modules'), join(to, 'node_modules'));
+  // And the Python tools, as after `npm run setup:python` (the ingest stage runs the venv's spark-submit).
+  symlinkSync(join(projectRoot, '.venv'), join(to, '.venv'));
 }
 
 function setParams(values: Record<string, unknown>): void {
@@ -76,11 +79,12 @@ function setParams(values: Record<string, unknown>): void {
   writeFileSync(join(repo, 'params.yaml'), doc.toString());
 }
 
-describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', () => {
+describe.skipIf(skipWithoutSpark('DVC tests (its ingest stage runs the Spark job)'))('the DVC pipeline, run by DVC', () => {
   let firstRepro: string;
 
   beforeAll(() => {
     requireVenv();
+    requireSpark();
     repo = tempDir('dvc');
     // No MLflow server, no analytics, DVC's per-repo site cache inside the temp folder.
     env = { ...process.env, MLFLOW_TRACKING_URI: '', DVC_NO_ANALYTICS: '1', DVC_SITE_CACHE_DIR: join(repo, '.dvc-site-cache'),
@@ -98,17 +102,19 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     setParams(SMALL);
     git(['add', '-A']);
     git(['commit', '-q', '-m', 'dvc init, small params']);
-    // The first repro builds the wasm core and the CLIs, ingests MNIST, trains, evaluates and smoke-checks.
-    firstRepro = timed('first dvc repro', () => dvc(['repro'], 240_000));
+    // The first repro builds the wasm core and the CLIs, ingests MNIST (Node, then Spark), trains, evaluates and
+    // smoke-checks.
+    firstRepro = timed('first dvc repro', () => dvc(['repro'], 360_000));
     git(['add', 'dvc.lock', 'metrics.json']);
     git(['commit', '-q', '-m', 'dvc repro']);
-  }, 300_000);
+  }, 420_000);
 
-  it('runs data → train (with the small params) → evaluate and smoke, and tracks every output', () => {
+  it('runs data → ingest → train (with the small params) → evaluate and smoke, and tracks every output', () => {
     for (const stage of STAGES) expect(firstRepro).toContain(`Running stage '${stage}'`);
     const stages = lock().stages;
     expect(Object.keys(stages).sort()).toEqual([...STAGES].sort());
-    expect(stages.train!.cmd).toBe('npm run train -- --out model.safetensors --limit 10000');
+    expect(stages.train!.cmd).toBe('npm run train -- --data parquet:data/parquet --out model.safetensors --limit 10000');
+    expect(stages.ingest!.cmd).toBe('npm run ingest:spark -- --out data/parquet');
     // Cached outputs: in dvc.lock with their hash, in the cache under it, ignored by git (DVC manages them).
     for (const [stage, file] of [['train', 'model.safetensors'], ['smoke', 'smoke.json']] as const) {
       expect(outHash(stage, file)).toBe(md5(file));
@@ -118,6 +124,12 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     }
     expect(outHash('data', 'mnist')).toMatch(/^[0-9a-f]{32}\.dir$/);
     expect(run('git', ['check-ignore', '-q', 'mnist']).code).toBe(0);
+    // The Spark stage's output: the Parquet dataset, its current version complete, the trainer's data.
+    expect(outHash('ingest', 'data/parquet')).toMatch(/^[0-9a-f]{32}\.dir$/);
+    const version = readFileSync(join(repo, 'data', 'parquet', 'current'), 'utf8').trim();
+    const manifest = JSON.parse(readFileSync(join(repo, 'data', 'parquet', version, 'manifest.json'), 'utf8'));
+    expect(manifest.rows.total).toBe(70_000);
+    expect(firstRepro).toContain(`data: Parquet dataset ${version} (mnist-test test 10000, mnist-train train 60000)`);
     // metrics.json is a cache: false metric: its hash in dvc.lock, the file itself in git (committed above).
     expect(outHash('evaluate', 'metrics.json')).toBe(md5('metrics.json'));
     expect(git(['ls-files', 'metrics.json', 'dvc.lock']).trim().split('\n')).toEqual(['dvc.lock', 'metrics.json']);
@@ -196,7 +208,7 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
   it('dvc dag shows the pipeline', () => {
     const dot = dvc(['dag', '--dot']);
     const edges = [...dot.matchAll(/"(\w+)" -> "(\w+)"/g)].map((m) => `${m[1]} → ${m[2]}`).sort();
-    expect(edges).toEqual(['data → evaluate', 'data → smoke', 'data → train', 'train → evaluate', 'train → smoke']);
+    expect(edges).toEqual(['data → evaluate', 'data → ingest', 'data → smoke', 'ingest → train', 'train → evaluate', 'train → smoke']);
     const ascii = dvc(['dag']);
     for (const stage of STAGES) expect(ascii).toContain(`| ${stage} |`);
   });
@@ -217,14 +229,20 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
   it('dvc push to a local-directory remote and dvc pull bring back identical outputs', () => {
     const remote = tempDir('dvc-remote');
     dvc(['remote', 'add', '-d', 'local', remote]);
-    const files = ['model.safetensors', 'smoke.json', ...readdirSync(join(repo, 'mnist')).map((f) => `mnist/${f}`)];
-    expect(files).toHaveLength(7); // four IDX files and the manifest
+    const tree = (dir: string): string[] => readdirSync(join(repo, dir), { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? tree(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+    const parquet = tree('data/parquet');
+    expect(parquet.filter((f) => f.endsWith('.parquet')).length).toBeGreaterThanOrEqual(2); // mnist-train, mnist-test
+    const files = ['model.safetensors', 'smoke.json', ...tree('mnist'), ...parquet];
+    expect(tree('mnist')).toHaveLength(5); // four IDX files and the manifest
     const sums = Object.fromEntries(files.map((f) => [f, sha256(f)]));
     dvc(['push'], 120_000);
     const stored = (dir: string): number => readdirSync(dir, { withFileTypes: true })
       .reduce((n, e) => n + (e.isDirectory() ? stored(join(dir, e.name)) : 1), 0);
-    expect(stored(remote)).toBe(files.length + 1); // every file, plus the listing of mnist/
-    for (const gone of ['.dvc/cache', 'mnist', 'model.safetensors', 'smoke.json']) rmSync(join(repo, gone), { recursive: true, force: true });
+    // Every distinct file (DVC stores equal contents once: e.g. Spark's empty _SUCCESS markers), plus the listings of
+    // mnist/ and data/parquet/.
+    expect(stored(remote)).toBe(new Set(Object.values(sums)).size + 2);
+    for (const gone of ['.dvc/cache', 'mnist', 'data', 'model.safetensors', 'smoke.json']) rmSync(join(repo, gone), { recursive: true, force: true });
     expect(JSON.parse(dvc(['status', '--json']))).toHaveProperty('train');
     dvc(['pull'], 120_000);
     expect(Object.fromEntries(files.map((f) => [f, sha256(f)]))).toEqual(sums);
@@ -239,6 +257,7 @@ describe.skipIf(skipWithoutVenv('DVC tests'))('the DVC pipeline, run by DVC', ()
     expect(name, out.slice(-2000)).toBeDefined();
     for (const stage of ['train', 'evaluate', 'smoke']) expect(out).toContain(`Running stage '${stage}'`);
     expect(out).not.toContain("Running stage 'data'");
+    expect(out).not.toContain("Running stage 'ingest'");
     expect(dvc(['exp', 'list', '--name-only']).split('\n')).toContain(name);
 
     type Revision = { rev: string; name: string | null; data: { params: any; metrics: any; outs: any } };

@@ -8,13 +8,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ingestMnist } from '../../src/data/ingest.js';
+import { loadModel } from '../../src/model/model-file.js';
+import { runCli } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/paths.js';
 import { pollUntil } from '../helpers/poll.js';
 import { tempDir } from '../helpers/temp.js';
 import { killGroup, readDataset, requireSpark, runIngest, skipWithoutSpark, SMALL, startCluster, startIngest, type Cluster, type Reading } from '../helpers/spark.js';
 
-const mnist = join(projectRoot, 'mnist');
-const skip = skipWithoutSpark('Spark ingestion tests') || !existsSync(join(mnist, 'train-labels-idx1-ubyte'));
+// MNIST as `npm run data` installs it, into a temp folder (a fresh clone has no mnist/ yet).
+let mnist: string;
+beforeAll(() => {
+  mnist = join(tempDir('spark-mnist'), 'mnist');
+  ingestMnist({ out: mnist });
+}, 60_000);
+const skip = skipWithoutSpark('Spark ingestion tests');
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 const splitOf = (id: string): string => (parseInt(id.slice(0, 8), 16) % 5 === 0 ? 'validation' : 'train');
 
@@ -158,6 +166,30 @@ describe.skipIf(skip)('npm run ingest:spark', () => {
     expect(m.inputs.feedback).toMatchObject({ files: fb.names.length, sha256: sha256(listing) });
     first = { version, manifest: m, reading };
   }, 300_000);
+
+  it('training from that Parquet gives the weights training from the IDX files gives; --include feedback adds its train rows', () => {
+    const cwd = tempDir('spark-train');
+    const common = ['--layers', '784,32,10', '--epochs', '1', '--seed', '5', '--params', join(projectRoot, 'params.yaml')];
+    const env = { ...process.env, MLFLOW_TRACKING_URI: '' };
+    const train = (name: string, data: string[]): { hash: string; stdout: string } => {
+      const r = runCli('train', [...common, ...data, '--models', `models-${name}`, '--out', `${name}.safetensors`], { cwd, env, timeout: 180_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return { hash: loadModel(join(cwd, `${name}.safetensors`)).metadata.contentHash, stdout: r.stdout };
+    };
+    const idx = train('idx', ['--data', mnist]);
+    const parquet = train('parquet', ['--data', `parquet:${out}`]);
+    expect(parquet.stdout).toContain(`data: Parquet dataset ${first.version} (mnist-test test 10000, mnist-train train 60000)`);
+    expect(parquet.hash).toBe(idx.hash);
+    const fbTrain = first.reading.by_source.feedback?.train ?? {};
+    const n = Object.values(fbTrain).reduce((a, k) => a + k, 0);
+    expect(n).toBeGreaterThan(0);
+    const mixed = train('mixed', ['--data', `parquet:${out}`, '--include', 'feedback']);
+    expect(mixed.stdout).toContain(`(feedback train ${n}, mnist-test test 10000, mnist-train train 60000)`);
+    expect(mixed.hash).not.toBe(idx.hash);
+    // The model names the dataset it came from: the version's manifest and its SHA-256.
+    const meta = loadModel(join(cwd, 'parquet.safetensors')).metadata;
+    expect(meta.dataChecksums).toEqual({ [`${first.version}/manifest.json`]: sha256(readFileSync(join(out, first.version, 'manifest.json'))) });
+  }, 400_000);
 
   it('SIGKILL mid-write leaves current and the previous version intact; the next run succeeds, cleans up, same content', async () => {
     const before = versions(out);
