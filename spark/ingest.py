@@ -375,13 +375,11 @@ class Job:
         by_source = [idx.filter(F.col('role') == role).drop('role', 'length').groupBy('source') for role in
                      ('images', 'labels')]
         parsed = by_source[0].cogroup(by_source[1]).applyInArrow(idx_cogroup, self.parsed_schema())
-        self.feedback_count = 0
         if self.feedback is not None:
             st = self.store
             # Indices: position in the name-sorted listing of *.json files (invalid ones included), so stable.
             names = [n for n, is_dir in st.list(self.feedback) if not is_dir and n.endswith('.json')
                      and not n.startswith(('.', '_'))]
-            self.feedback_count = len(names)
             if names:
                 indices = spark.sparkContext.broadcast({n: i for i, n in enumerate(names)})
                 rank = len(self.sources)
@@ -440,10 +438,6 @@ class Job:
         self.resolve_inputs()
         out = st.qualify(a.out)
         st.mkdirs(out)
-        if st.is_file(f'{out}/current'):
-            self.previous = st.read(f'{out}/current').decode().strip()
-        else:
-            self.previous = None
         self.phase('resolve')
         stamp = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')
         version = f'v{stamp}-{os.urandom(4).hex()}'
