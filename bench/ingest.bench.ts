@@ -1,4 +1,4 @@
-// npm run bench:ingest [-- --ks 1,4,16] [--masters local[1],local[2]] — how the Spark ingestion job scales: MNIST ×k
+// npm run bench:ingest [-- --ks 1,4,16] [--masters local[1],local[2]] [--driver-memory 4g] — how the Spark ingestion job scales: MNIST ×k
 // (all 70,000 images; copy c > 0 of it shifted by a distinct non-zero (dx, dy) within ±2 px, written as extra IDX
 // sources, so every row is distinct and none is dropped as a duplicate) on each master, timed end to end (JVM start
 // included, as a user waits for it), with rows/s and the marginal rate between the largest two k (the fixed cost of
@@ -18,6 +18,9 @@ const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const ks = (flag('--ks') ?? '1,4,16').split(',').map(Number);
 const masters = (flag('--masters') ?? 'local[1],local[2]').split(',');
+// Spark's default 1g heap (the driver is the executor in local mode) runs out at k = 16 (1.12M rows, 880 MB of
+// images, cached between the dedup and the write): measured, java.lang.OutOfMemoryError in the cached-batch builder.
+const driverMemory = flag('--driver-memory') ?? '4g';
 if (ks.some((k) => !Number.isInteger(k) || k < 1 || k > 25) || masters.some((m) => !/^local\[\d+\]$/.test(m))) {
   console.error('usage: npm run bench:ingest -- [--ks 1,4,16 (each 1..25)] [--masters local[1],local[2]]');
   process.exit(2);
@@ -90,7 +93,7 @@ try {
       const extra = copies.slice(0, k - 1).flatMap((dir, i) => ['--idx', `copy-${i + 1}=${join(dir, 'images-idx3-ubyte')},${join(dir, 'labels-idx1-ubyte')}`]);
       const t0 = performance.now();
       const r = spawnSync(process.execPath, [join(root, 'tools', 'ingest-spark.mjs'), '--master', master, '--out', out,
-        '--mnist', join(root, 'mnist'), '--feedback', join(work, 'no-feedback'), ...extra], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+        '--mnist', join(root, 'mnist'), '--feedback', join(work, 'no-feedback'), '--conf', `spark.driver.memory=${driverMemory}`, ...extra], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
       const seconds = (performance.now() - t0) / 1000;
       if (r.status !== 0) throw new Error(`ingest:spark ${master} k=${k} exited ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-3000)}`);
       const version = readFileSync(join(out, 'current'), 'utf8').trim();
@@ -126,7 +129,7 @@ try {
   const file = join(dir, 'ingest.json');
   writeFileSync(`${file}.tmp`, JSON.stringify({
     date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), loadAverage: loadavg()[0] },
-    node: process.versions.node, rowsPerCopy: ROWS, runs, node_ingester: { k: 1, rows: ROWS, seconds: nodeSeconds, rowsPerSec: ROWS / nodeSeconds }, scaling,
+    node: process.versions.node, driverMemory, rowsPerCopy: ROWS, runs, node_ingester: { k: 1, rows: ROWS, seconds: nodeSeconds, rowsPerSec: ROWS / nodeSeconds }, scaling,
   }, null, 2) + '\n');
   renameSync(`${file}.tmp`, file);
   console.log(`results → ${file}`);
