@@ -6,7 +6,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { probePort } from './probe-port.js';
 import { reloadOnSignal, serveThread, type MlflowModelOptions } from './thread.js';
 import { startWorkers } from './workers.js';
-import { sweepStaleTemps } from '../util/stale-temps.js';
+import { sweepStaleTemps, sweptLine } from '../util/stale-temps.js';
 import { DEFAULT_FEEDBACK_DIR } from '../feedback/store.js';
 
 export { webDirs, type MlflowModelOptions } from './thread.js';
@@ -43,7 +43,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const port = await probePort(o.host, o.port);
   // What a process killed mid-write left in the folders this one writes (never a live writer's: names carry pids).
   const swept = [...sweepStaleTemps(o.modelsDir), ...sweepStaleTemps(o.feedbackDir ?? DEFAULT_FEEDBACK_DIR)];
-  if (swept.length > 0) o.log(`removed ${swept.length} file${swept.length === 1 ? '' : 's'} left by an interrupted write: ${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', …' : ''}`);
+  if (swept.length > 0) o.log(sweptLine(swept));
   const thread = { host: o.host, port, modelsDir: o.modelsDir, mlflowModel: o.mlflowModel, feedbackDir: o.feedbackDir,
     maxDrawers: o.maxDrawers, drawingMemoryBytes: o.drawingMemoryBytes, log: o.log };
   const m = o.mlflowModel;

@@ -17,7 +17,7 @@ import { encodeModel, loadModel } from '../model/model-file.js';
 import { encodeOnnx } from '../model/onnx.js';
 import { ModelRegistry, type VersionInfo } from '../model/registry.js';
 import { BestEffortRun, gitCommit, registerChampion, sweepTrackingStore, type Warn } from '../tracking/index.js';
-import { sweepStaleTemps } from '../util/stale-temps.js';
+import { sweepStaleTemps, sweptLine } from '../util/stale-temps.js';
 import { ensureWritableDir, ensureWritableFile, removeDirs, writeFileAtomic } from '../util/atomic-write.js';
 import { train, type TrainConfig, type TrainResult } from './trainer.js';
 import { Progress, type ProgressStream } from './progress.js';
@@ -69,7 +69,7 @@ export async function runTraining(core: CoreExports, o: RunOptions): Promise<Run
     throw err;
   }
   const say = (line: string): void => void o.stream.write(`${line}\n`);
-  if (swept.length > 0) say(`removed ${swept.length} file${swept.length === 1 ? '' : 's'} left by an interrupted write: ${swept.slice(0, 3).join(', ')}${swept.length > 3 ? ', …' : ''}`);
+  if (swept.length > 0) say(sweptLine(swept));
   if (data.dataset !== undefined) {
     const used = Object.entries(data.dataset.used).map(([s, bySplit]) => Object.entries(bySplit).map(([sp, n]) => `${s} ${sp} ${n}`).join(', ')).join(', ');
     say(`data: Parquet dataset ${data.dataset.version} (${used})`);

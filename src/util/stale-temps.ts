@@ -14,6 +14,12 @@ const PATTERNS = [
   /^doodle-artifacts-(\d+)-[A-Za-z0-9]{6}$/, // a training's artifact staging folder (in the OS temp folder)
 ];
 
+/** The one line a command prints about what it swept: "removed N files left by an interrupted write: a, b, c, …". */
+export function sweptLine(paths: readonly string[]): string {
+  const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
+  return `removed ${paths.length} file${paths.length === 1 ? '' : 's'} left by an interrupted write: ${shown}`;
+}
+
 /** The pid in a temporary name, or undefined when `name` is not one of ours. */
 export function tempOwner(name: string): number | undefined {
   for (const p of PATTERNS) {
